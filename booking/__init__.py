@@ -1,0 +1,110 @@
+"""booking: seminars of a city's integration office for migrant self-organisations."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, has_request_context, render_template, request, session
+
+from .database import init_database
+from .extensions import babel, csrf, db, mail, migrate
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None) -> Flask:
+    """Build the application. `config` is a config class or a mapping that overrides it."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_DIR / "templates"),
+        static_folder=str(PROJECT_DIR / "booking" / "static"),
+        instance_path=str(PROJECT_DIR / "instance"),
+    )
+    load_config(app, config)
+    Path(app.instance_path).mkdir(exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def load_config(app: Flask, config) -> None:
+    from config import Config, config_from_env
+
+    if isinstance(config, type) and issubclass(config, Config):
+        app.config.from_object(config)
+    else:
+        app.config.from_object(config_from_env())
+        if config:
+            app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+            "or BOOKING_CONFIG=development for a local trial."
+        )
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+
+def select_locale():
+    from .languages import INTERFACE_LANGUAGES
+
+    if not has_request_context():
+        return None  # CLI jobs and workers choose the language per message
+    requested = request.args.get("lang")
+    if requested in INTERFACE_LANGUAGES:
+        session["lang"] = requested
+        return requested
+    if session.get("lang") in INTERFACE_LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(list(INTERFACE_LANGUAGES))
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True, compare_type=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(PROJECT_DIR / "booking" / "translations"))
+    # models must be imported so that metadata and migrations see every table
+    from . import models  # noqa: F401
+    init_database(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        return render_template("errors/error.html", code=code, error=error), code
+
+    for code in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render_template("errors/error.html", code=500, error=error), 500
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import booking_cli
+
+    app.cli.add_command(booking_cli)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import formatting
+
+    formatting.init_app(app)

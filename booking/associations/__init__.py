@@ -1,0 +1,1 @@
+"""Associations: the migrant self-organisations (MSOs) whose members take part."""

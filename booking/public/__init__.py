@@ -1,0 +1,1 @@
+"""The participants' pages: catalogue, seminar page, registration and the personal manage link."""

@@ -1,0 +1,1 @@
+"""Registrations: who has a place in which seminar, or waits for one."""

@@ -1,0 +1,1 @@
+"""Seminars, their sessions and topics: what the integration office offers."""

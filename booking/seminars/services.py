@@ -1,0 +1,123 @@
+"""Reading seminars for the public catalogue; the catalogue's figures come from here."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..formatting import to_local
+from ..registrations.models import Registration, RegistrationStatus
+from .models import ClosedReason, Seminar, SeminarStatus, Session, SessionStatus, Topic
+
+
+class Availability(enum.StrEnum):
+    PLACES = "places"
+    WAITLIST = "waitlist"
+    CLOSED = "closed"
+
+
+@dataclass
+class CatalogueEntry:
+    seminar: Seminar
+    places_left: int
+    waitlisted: int
+    availability: Availability
+    closed_reason: ClosedReason | None
+
+
+@dataclass
+class CatalogueMonth:
+    month: date  # first day of the month, local time
+    entries: list[CatalogueEntry] = field(default_factory=list)
+
+
+@dataclass
+class CatalogueFilters:
+    topic: str | None = None  # topic slug
+    language: str | None = None  # language code
+    month: str | None = None  # "YYYY-MM"
+
+
+def all_topics() -> list[Topic]:
+    return list(db.session.scalars(db.select(Topic).order_by(Topic.name)))
+
+
+def published_seminar_by_slug(slug: str) -> Seminar | None:
+    """A seminar the public may see: published, or cancelled (so old links explain what happened)."""
+    return db.session.scalar(
+        db.select(Seminar)
+        .where(Seminar.slug == slug,
+               Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)))
+        .options(selectinload(Seminar.sessions))
+    )
+
+
+def registration_counts(seminar_ids: list[int]) -> dict[int, dict[RegistrationStatus, int]]:
+    """{seminar id: {status: count}} in one query."""
+    counts: dict[int, dict[RegistrationStatus, int]] = {sid: {} for sid in seminar_ids}
+    if not seminar_ids:
+        return counts
+    rows = db.session.execute(
+        db.select(Registration.seminar_id, Registration.status, func.count(Registration.id))
+        .where(Registration.seminar_id.in_(seminar_ids))
+        .group_by(Registration.seminar_id, Registration.status)
+    )
+    for seminar_id, status, count in rows:
+        counts[seminar_id][RegistrationStatus(status)] = count
+    return counts
+
+
+def catalogue_entry(seminar: Seminar, now: datetime, counts=None) -> CatalogueEntry:
+    if counts is None:
+        counts = registration_counts([seminar.id])[seminar.id]
+    confirmed = counts.get(RegistrationStatus.CONFIRMED, 0)
+    waitlisted = counts.get(RegistrationStatus.WAITLISTED, 0)
+    places_left = max(seminar.capacity - confirmed, 0)
+    reason = seminar.closed_reason(now)
+    if reason is not None:
+        availability = Availability.CLOSED
+    elif places_left > 0:
+        availability = Availability.PLACES
+    else:
+        availability = Availability.WAITLIST
+    return CatalogueEntry(seminar, places_left, waitlisted, availability, reason)
+
+
+def upcoming_catalogue(now: datetime, filters: CatalogueFilters | None = None) -> list[CatalogueMonth]:
+    """Published seminars with a session still to come, by month of their first session."""
+    filters = filters or CatalogueFilters()
+    upcoming = (
+        db.select(Session.seminar_id)
+        .where(Session.status == SessionStatus.SCHEDULED, Session.ends_at > now)
+    )
+    query = (
+        db.select(Seminar)
+        .where(Seminar.status == SeminarStatus.PUBLISHED, Seminar.id.in_(upcoming))
+        .options(selectinload(Seminar.sessions))
+    )
+    if filters.topic:
+        query = query.join(Seminar.topic).where(Topic.slug == filters.topic)
+    if filters.language:
+        query = query.where((" " + Seminar.languages + " ").contains(f" {filters.language} "))
+    seminars = [s for s in db.session.scalars(query) if s.first_start is not None]
+    seminars.sort(key=lambda s: (s.first_start, s.title))
+
+    counts = registration_counts([s.id for s in seminars])
+    months: dict[date, CatalogueMonth] = {}
+    for seminar in seminars:
+        month = to_local(seminar.first_start).date().replace(day=1)
+        if filters.month and month.strftime("%Y-%m") != filters.month:
+            continue
+        months.setdefault(month, CatalogueMonth(month)).entries.append(
+            catalogue_entry(seminar, now, counts[seminar.id])
+        )
+    return list(months.values())
+
+
+def catalogue_months(now: datetime) -> list[date]:
+    """The months in which published upcoming seminars start, for the month filter."""
+    return [group.month for group in upcoming_catalogue(now)]

@@ -1,0 +1,96 @@
+"""Configuration classes, read from the environment.
+
+`BOOKING_CONFIG` picks one of `development`, `testing` or `production` (the default).
+Every setting is listed with its default in README.md.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url: str | None) -> str:
+    """Normalise a database URL: plain `postgresql://` URLs use psycopg 3."""
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'booking.sqlite'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FALLBACKS = _env_list("SECRET_KEY_FALLBACKS")
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+
+    BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
+    BOOKING_OFFICE_NAME = os.environ.get("BOOKING_OFFICE_NAME", "Integration Office")
+    BOOKING_MAIL_SENDER = os.environ.get("BOOKING_MAIL_SENDER", "seminars@example.org")
+    BOOKING_GROUP_MAX = int(os.environ.get("BOOKING_GROUP_MAX", "10"))
+    BOOKING_REMINDER_OFFSETS = os.environ.get("BOOKING_REMINDER_OFFSETS", "48h,3h")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = BOOKING_MAIL_SENDER
+
+    BABEL_DEFAULT_LOCALE = os.environ.get("BOOKING_DEFAULT_LOCALE", "en")
+    BABEL_DEFAULT_TIMEZONE = BOOKING_TIMEZONE
+
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    SERVER_NAME = os.environ.get("SERVER_NAME") or None
+    WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours must still submit
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    SECRET_KEY = Config.SECRET_KEY or "dev-only-secret-change-me"
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SECRET_KEY_FALLBACKS: list[str] = []
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
+    MAIL_SERVER = ""
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env():
+    name = os.environ.get("BOOKING_CONFIG", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"BOOKING_CONFIG={name!r} is unknown; use one of {', '.join(CONFIGS)}"
+        ) from None
