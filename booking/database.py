@@ -63,7 +63,7 @@ def begin_write() -> None:
     Call before the first query of a unit of work that decides about places. Web requests
     with an unsafe method get this automatically; CLI jobs and threads call it themselves.
     """
-    if not db.session.in_transaction():
+    if not db.session().in_transaction():
         db.session.connection(execution_options={WRITE_OPTION: True})
 
 
