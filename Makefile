@@ -1,0 +1,65 @@
+# The two commands a newcomer needs:
+#   make run    install, migrate the database, load the demo data once, serve on http://127.0.0.1:5000
+#   make test   install, run the whole test suite (SQLite; set TEST_DATABASE_URL for PostgreSQL)
+# Needs GNU make and python3 >= 3.11 (Debian: apt-get install python3 python3-venv make).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed-stamp
+
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+# Local runs use the development configuration: a SQLite file in instance/ and a dev-only
+# SECRET_KEY (config.py). Set DATABASE_URL or SECRET_KEY in the environment to override.
+FLASK := BOOKING_CONFIG=development $(BIN)/flask --app wsgi
+
+SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
+# Commands `make run` starts in the background beside the server and stops when the server
+# stops, e.g. the mail worker: BACKGROUND := $(FLASK) booking worker
+BACKGROUND ?=
+
+.PHONY: install run db-upgrade demo-data serve test clean
+
+install: $(INSTALLED)
+
+# Re-installs only when pyproject.toml changed since the last install.
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+# Serve in the foreground; BACKGROUND commands run beside it and are stopped with it.
+define serve_recipe
+	@echo "Booking runs on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
+	@set -e; \
+	if [ -n "$(strip $(BACKGROUND))" ]; then \
+		$(BACKGROUND) & background_pid=$$!; \
+		trap 'kill $$background_pid 2>/dev/null || true' EXIT INT TERM; \
+	fi; \
+	$(SERVER)
+endef
+
+run: demo-data
+	$(serve_recipe)
+
+# Serve without migrating or loading anything.
+serve: install
+	$(serve_recipe)
+
+db-upgrade: install
+	$(FLASK) db upgrade
+
+# Loads the demo data only into a database without seminars, so a second `make run` keeps your data.
+demo-data: db-upgrade
+	$(FLASK) booking seed-demo --if-empty
+
+# TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
