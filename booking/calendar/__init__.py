@@ -1,0 +1,1 @@
+"""Calendar data: the one place that builds iCalendar objects (invitations, cancellations, feeds)."""
