@@ -42,6 +42,9 @@ class Config:
     BOOKING_MAIL_SENDER = os.environ.get("BOOKING_MAIL_SENDER", "seminars@example.org")
     BOOKING_GROUP_MAX = int(os.environ.get("BOOKING_GROUP_MAX", "10"))
     BOOKING_REMINDER_OFFSETS = os.environ.get("BOOKING_REMINDER_OFFSETS", "48h,3h")
+    BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "http://127.0.0.1:5000")
+    BOOKING_MAIL_MAX_ATTEMPTS = int(os.environ.get("BOOKING_MAIL_MAX_ATTEMPTS", "12"))
+    BOOKING_WORKER_INTERVAL = float(os.environ.get("BOOKING_WORKER_INTERVAL", "10"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -49,6 +52,8 @@ class Config:
     MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_SUPPRESS_SEND = False  # delivery is the dispatcher's; tests use a real SMTP server
     MAIL_DEFAULT_SENDER = BOOKING_MAIL_SENDER
 
     BABEL_DEFAULT_LOCALE = os.environ.get("BOOKING_DEFAULT_LOCALE", "en")

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, render_template, request, session
 
 from .database import init_database
-from .extensions import babel, csrf, db, mail, migrate
+from . import extensions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,11 +64,13 @@ def select_locale():
 
 
 def register_extensions(app: Flask) -> None:
+    # (extensions are reached through their module: `booking.mail` is also a subpackage name)
+    db = extensions.db
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True, compare_type=True)
-    mail.init_app(app)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
+    extensions.migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True, compare_type=True)
+    extensions.mail.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(PROJECT_DIR / "booking" / "translations"))
     # models must be imported so that metadata and migrations see every table
     from . import models  # noqa: F401
@@ -76,8 +78,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .calendar.views import bp as calendar_bp
     from .public.views import bp as public_bp
 
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(public_bp)
 
 
@@ -94,12 +98,14 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        db.session.rollback()
+        extensions.db.session.rollback()
         return render_template("errors/error.html", code=500, error=error), 500
 
 
 def register_commands(app: Flask) -> None:
     from .cli import booking_cli
+    from .mail import commands as _mail_commands  # noqa: F401  (they add themselves to the group)
+    from .seminars import commands as _seminar_commands  # noqa: F401
 
     app.cli.add_command(booking_cli)
 

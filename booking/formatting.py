@@ -19,8 +19,13 @@ def to_local(value: datetime) -> datetime:
     return value.astimezone(local_zone())
 
 
-def session_when(starts_at: datetime, ends_at: datetime) -> str:
-    """'Tue, 3 Mar 2027, 18:00–20:30', in the local time zone."""
+def session_when(starts_at, ends_at: datetime | None = None) -> str:
+    """'Tue, 3 Mar 2027, 18:00–20:30', in the local time zone.
+
+    Takes a start and an end, or anything with `starts_at` and `ends_at` (a session).
+    """
+    if ends_at is None:
+        starts_at, ends_at = starts_at.starts_at, starts_at.ends_at
     start = format_datetime(starts_at, "EEE, d MMM yyyy, HH:mm")
     if to_local(starts_at).date() == to_local(ends_at).date():
         return f"{start}–{format_time(ends_at, 'HH:mm')}"

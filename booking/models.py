@@ -2,3 +2,4 @@
 from .associations.models import Association  # noqa: F401
 from .registrations.models import Registration  # noqa: F401
 from .seminars.models import Seminar, Session, Topic  # noqa: F401
+from .mail.models import DeliveryAttempt, OutboxMessage  # noqa: F401

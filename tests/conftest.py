@@ -5,8 +5,11 @@ PostgreSQL when TEST_DATABASE_URL is set (tables created and dropped around ever
 """
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import smtplib
+import socket
 
 import pytest
 
@@ -25,8 +28,12 @@ def _database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path)})
+def app(tmp_path, request):
+    overrides = {"SQLALCHEMY_DATABASE_URI": _database_url(tmp_path)}
+    if "smtp_server" in request.fixturenames:
+        server = request.getfixturevalue("smtp_server")
+        overrides |= {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": server.port}
+    app = create_app(overrides)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -52,6 +59,7 @@ def client(app):
 def no_accidental_smtp(monkeypatch, request):
     """Fail any test that opens an SMTP connection without asking for the real test server."""
     if "smtp_server" in request.fixturenames:
+        yield
         return
     original_connect = smtplib.SMTP.connect
 
@@ -61,3 +69,59 @@ def no_accidental_smtp(monkeypatch, request):
     monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
     yield
     monkeypatch.setattr(smtplib.SMTP, "connect", original_connect)
+
+
+# --- a real SMTP server on loopback -------------------------------------------------------------
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps what arrived, or answers with a chosen error."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes = []
+        self.rcpt_reply: str | None = None  # e.g. "550 5.1.1 no such user" or "451 4.3.0 try later"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on a free loopback port, which tests may stop and start."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.handler = RecordingHandler()
+        self.controller = None
+
+    @property
+    def messages(self):
+        return self.handler.messages
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()

@@ -17,6 +17,7 @@ from sqlalchemy import func
 from ..associations.models import Association
 from ..database import in_write_transaction, utcnow
 from ..extensions import db
+from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar
 from ..tokens import make_token, resolve_token
 from .models import (
@@ -203,6 +204,10 @@ def register_people(
         # flush one by one: ids give the waiting-list order, the registration order
         db.session.flush()
     for registration in registrations:
+        if registration.status == RegistrationStatus.CONFIRMED:
+            outbox.registration_confirmed(registration, now=now)
+        else:
+            outbox.registration_waitlisted(registration)
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
     return registrations
 
@@ -265,6 +270,7 @@ def promote_waitlisted(seminar: Seminar, now: datetime) -> list[Registration]:
         promoted.append(registration)
     db.session.flush()
     for registration in promoted:
+        outbox.registration_confirmed(registration, promoted=True, now=now)
         log.info("registration %s for %s: promoted from the waiting list",
                  registration.public_id, seminar.slug)
     return promoted
@@ -293,6 +299,7 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     registration.waitlist_reason = None
     registration.cancelled_at = now
     db.session.flush()
+    outbox.registration_cancelled(registration, was_confirmed=was_confirmed, now=now)
     log.info("registration %s for %s: cancelled", registration.public_id, registration.seminar.slug)
     if not was_confirmed:
         return []

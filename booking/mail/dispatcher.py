@@ -1,0 +1,316 @@
+"""Delivering the outbox: claim due rows, render, send over SMTP, record the outcome.
+
+- Claims are taken with FOR UPDATE SKIP LOCKED on PostgreSQL (several workers never take the
+  same row) and under SQLite's single write lock there; a claim expires, so rows of a worker that
+  died mid-batch are taken up again and nothing is lost.
+- Each message is committed on its own right after the server accepted it.
+- Temporary failures (4xx answers, a server that is down) are retried with growing back-off;
+  permanent ones (5xx, an invalid address) are marked failed with the server's answer.
+- A message made pointless before it went out (an invitation superseded by a later revision,
+  a reminder for a session that was cancelled) is skipped, with the reason kept.
+- Without MAIL_SERVER, messages are written to the log and kept in the email log, so a demo works.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_mail import BadHeaderError
+
+from ..database import begin_write, utcnow
+from ..extensions import db, mail
+from ..registrations.models import RegistrationStatus
+from ..seminars.models import SessionStatus
+from .message import CalendarMessage
+from .models import DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
+from .render import base_url_context, render_message
+
+log = logging.getLogger(__name__)
+
+CLAIM_FOR = timedelta(minutes=10)
+POSTPONE = timedelta(seconds=30)
+
+
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    postponed: int = 0
+    ids: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.skipped + self.postponed
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+class Postpone(Exception):
+    pass
+
+
+# --- claiming ----------------------------------------------------------------------------------
+
+def claim_due(now: datetime, limit: int) -> list[int]:
+    """Mark up to `limit` due messages as ours for CLAIM_FOR, and commit. Oldest first."""
+    begin_write()
+    due = (
+        db.select(OutboxMessage.id)
+        .where(
+            db.or_(
+                db.and_(OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+                # a claim that ran out: its worker died or hung
+                db.and_(OutboxMessage.status == MessageStatus.SENDING, OutboxMessage.claimed_until <= now),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(
+            db.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status=MessageStatus.SENDING, claimed_until=now + CLAIM_FOR)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    return ids
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+def _other(message: OutboxMessage, *kinds: MessageKind):
+    return (
+        db.select(OutboxMessage)
+        .where(OutboxMessage.registration_id == message.registration_id,
+               OutboxMessage.session_id == message.session_id,
+               OutboxMessage.kind.in_(kinds),
+               OutboxMessage.id != message.id)
+    )
+
+
+def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
+    """Why this message has become pointless, or None to send it. Raises Postpone to wait."""
+    registration = message.registration
+    kind = message.kind
+    if kind == MessageKind.INVITATION:
+        newer = db.session.scalar(
+            _other(message, MessageKind.INVITATION, MessageKind.SESSION_CANCEL)
+            .where(db.or_(OutboxMessage.revision > message.revision,
+                          OutboxMessage.kind == MessageKind.SESSION_CANCEL))
+            .limit(1))
+        if newer is not None:
+            return "superseded by a later change"
+        if message.session.ends_at <= now:
+            return "the session is over"
+    elif kind == MessageKind.SESSION_CANCEL:
+        invitations = list(db.session.scalars(_other(message, MessageKind.INVITATION)))
+        if any(m.status == MessageStatus.SENDING for m in invitations):
+            raise Postpone
+        if not any(m.status == MessageStatus.SENT for m in invitations):
+            return "no invitation for this session had gone out"
+    elif kind == MessageKind.REMINDER:
+        session = message.session
+        if registration.status != RegistrationStatus.CONFIRMED:
+            return "the registration is no longer confirmed"
+        if session.status != SessionStatus.SCHEDULED or session.revision != message.revision:
+            return "the session was cancelled or changed"
+        if session.starts_at <= now:
+            return "the session has started"
+    elif kind in (MessageKind.CONFIRMATION, MessageKind.PROMOTION):
+        if registration.status != RegistrationStatus.CONFIRMED:
+            return "the registration was cancelled before this went out"
+    elif kind == MessageKind.WAITLISTED:
+        if registration.status != RegistrationStatus.WAITLISTED:
+            return "the registration left the waiting list before this went out"
+    return None
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after the attempt, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+def _message_id(message: OutboxMessage) -> str:
+    # the same for every attempt, so a receiving server can drop a copy sent twice after a crash
+    digest = hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:16]
+    domain = current_app.config["BOOKING_MAIL_SENDER"].rpartition("@")[2] or "booking.invalid"
+    return f"<booking.{message.id}.{digest}@{domain}>"
+
+
+def _classify(exc: Exception) -> Exception:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(f"{addr}: {code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+                           for addr, (code, text) in exc.recipients.items())
+        if codes and all(code >= 500 for code in codes):
+            return PermanentFailure(detail)
+        return TemporaryFailure(detail)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        detail = f"{exc.smtp_code} {text}"
+        return PermanentFailure(detail) if exc.smtp_code >= 500 else TemporaryFailure(detail)
+    if isinstance(exc, (BadHeaderError, ValueError, UnicodeError)):
+        return PermanentFailure(f"invalid message or address: {exc}")
+    return TemporaryFailure(f"{type(exc).__name__}: {exc}")
+
+
+class Transport:
+    """One SMTP connection per batch, opened when the first message needs it."""
+
+    def __init__(self):
+        self.connection = None
+        self.server = current_app.config.get("MAIL_SERVER")
+
+    def send(self, email: CalendarMessage) -> str:
+        if not self.server:
+            log.info("no MAIL_SERVER: email to %s logged, not sent: %s", email.recipients, email.subject)
+            return "logged (no MAIL_SERVER configured)"
+        if self.connection is None:
+            timeout = current_app.config.get("MAIL_TIMEOUT", 30)
+            previous = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(timeout)  # Flask-Mail opens smtplib.SMTP without a timeout
+            try:
+                connection = mail.connect()
+                connection.__enter__()
+            finally:
+                socket.setdefaulttimeout(previous)
+            self.connection = connection
+        try:
+            self.connection.send(email)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()
+            raise
+        return "accepted"
+
+    def close(self):
+        if self.connection is not None:
+            try:
+                self.connection.__exit__(None, None, None)
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.connection = None
+
+
+def deliver(message: OutboxMessage, transport: Transport, now: datetime, result: DispatchResult) -> None:
+    """Send one claimed message and record what happened. The caller commits."""
+    max_attempts = current_app.config["BOOKING_MAIL_MAX_ATTEMPTS"]
+    message.claimed_until = None
+    try:
+        reason = skip_reason(message, now)
+    except Postpone:
+        message.status = MessageStatus.PENDING
+        message.next_attempt_at = now + POSTPONE
+        result.postponed += 1
+        return
+    if reason is not None:
+        message.status = MessageStatus.SKIPPED
+        message.skip_reason = reason
+        result.skipped += 1
+        log.info("email %s (%s) skipped: %s", message.id, message.kind, reason)
+        return
+
+    message.attempts += 1
+    try:
+        rendered = render_message(message, now=now)
+        message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+        message.calendar = rendered.calendar.decode() if rendered.calendar else None
+        message.message_id = _message_id(message)
+        email = CalendarMessage(
+            subject=rendered.subject,
+            recipients=[message.recipient],
+            body=rendered.text,
+            html=rendered.html,
+            sender=(current_app.config["BOOKING_OFFICE_NAME"], current_app.config["BOOKING_MAIL_SENDER"]),
+            calendar=rendered.calendar,
+            method=rendered.method,
+            extra_headers={"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"},
+        )
+        detail = transport.send(email)
+    except Exception as exc:  # every failure is recorded on the row; none may stop the batch
+        if not isinstance(exc, (smtplib.SMTPException, OSError)):
+            log.exception("email %s (%s) could not be built", message.id, message.kind)
+        failure = _classify(exc)
+        permanent = isinstance(failure, PermanentFailure) or message.attempts >= max_attempts
+        message.last_error = str(failure)
+        db.session.add(DeliveryAttempt(message=message, attempted_at=now,
+                                       outcome="failed" if permanent else "retry", detail=str(failure)))
+        if permanent:
+            message.status = MessageStatus.FAILED
+            result.failed += 1
+            log.warning("email %s to %s failed: %s", message.id, message.recipient, failure)
+        else:
+            message.status = MessageStatus.PENDING
+            message.next_attempt_at = now + backoff(message.attempts)
+            result.retried += 1
+            log.info("email %s to %s will be retried: %s", message.id, message.recipient, failure)
+        return
+    message.status = MessageStatus.SENT
+    message.sent_at = now
+    message.last_error = None
+    db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="sent", detail=detail))
+    result.sent += 1
+    log.info("email %s (%s) sent to %s", message.id, message.kind, message.recipient)
+
+
+def dispatch_pending(now: datetime | None = None, *, limit: int = 100, stop_after: int | None = None) -> DispatchResult:
+    """One pass: claim due messages and deliver them, committing after each.
+
+    `stop_after` ends the pass early, leaving claimed messages for a later pass (as a worker
+    stopped mid-batch would).
+    """
+    now = now or utcnow()
+    result = DispatchResult()
+    ids = claim_due(now, limit)
+    transport = Transport()
+    try:
+        with base_url_context():
+            for index, message_id in enumerate(ids):
+                if stop_after is not None and index >= stop_after:
+                    break
+                # SQLite: hold the single write lock from the start, so the outcome can be written
+                begin_write()
+                message = db.session.get(OutboxMessage, message_id)
+                if message is None or message.status != MessageStatus.SENDING:
+                    continue
+                deliver(message, transport, now, result)
+                result.ids.append(message_id)
+                db.session.commit()
+    finally:
+        transport.close()
+    return result
+
+
+def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> None:
+    """Deliver forever (or one pass with `once`); also schedules reminders each pass."""
+    from .reminders import schedule_reminders
+
+    while True:
+        scheduled = schedule_reminders()
+        db.session.commit()
+        result = dispatch_pending()
+        db.session.remove()
+        if result.handled or scheduled:
+            echo(f"reminders scheduled: {scheduled}; sent: {result.sent}, retried: {result.retried}, "
+                 f"failed: {result.failed}, skipped: {result.skipped}")
+        if once:
+            return
+        time.sleep(interval)

@@ -1,0 +1,96 @@
+"""The outbox: every email is a row first, written in the same transaction as the change behind it."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, str_enum, utcnow
+from ..extensions import db
+from ..registrations.models import Registration
+from ..seminars.models import Session
+
+
+class MessageKind(enum.StrEnum):
+    CONFIRMATION = "confirmation"  # a place, at registration
+    PROMOTION = "promotion"  # a place, after waiting
+    WAITLISTED = "waitlisted"
+    INVITATION = "invitation"  # iTIP REQUEST for one session (first one, or an update: see facts)
+    SESSION_CANCEL = "session_cancel"  # iTIP CANCEL for one session
+    REGISTRATION_CANCELLED = "registration_cancelled"  # the participant's own cancellation, confirmed
+    SEMINAR_CANCELLED = "seminar_cancelled"
+    REMINDER = "reminder"
+
+
+CALENDAR_KINDS = (MessageKind.INVITATION, MessageKind.SESSION_CANCEL)
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure: the server's answer is in last_error
+    SKIPPED = "skipped"  # made pointless before it went out (see skip_reason)
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        # what the dispatcher asks for: due pending rows, oldest first
+        Index("ix_outbox_due", "next_attempt_at", "id",
+              sqlite_where=text("status IN ('pending', 'sending')"),
+              postgresql_where=text("status IN ('pending', 'sending')")),
+        Index("ix_outbox_registration_session", "registration_id", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One message per (kind, registration, session, revision[, offset]): duplicates are impossible.
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind", 30))
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(default=0)
+    recipient: Mapped[str] = mapped_column(String(254))
+    # Facts that may change later but that this message must state as they were (old time and place, reason...).
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    status: Mapped[MessageStatus] = mapped_column(
+        str_enum(MessageStatus, "message_status"), default=MessageStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    skip_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # What was sent, kept for the email log.
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    calendar: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+
+    registration: Mapped[Registration] = relationship()
+    session: Mapped[Session | None] = relationship()
+    attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
+        back_populates="message", order_by="DeliveryAttempt.id", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} {self.kind} {self.status}>"
+
+
+class DeliveryAttempt(db.Model):
+    """One try to hand a message to the mail server, with the server's answer."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(20))  # sent, retry, failed
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attempt_log")

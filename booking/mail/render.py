@@ -1,0 +1,115 @@
+"""Rendering an outbox row into the email it becomes: at sending time, from the current state,
+in the participant's preferred language. Facts stored on the row (an old time, a reason) are
+shown as they were recorded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ..calendar import ics
+from ..formatting import session_when
+from ..languages import INTERFACE_LANGUAGES
+from ..registrations.services import manage_token, waitlist_position
+from .models import MessageKind, OutboxMessage
+
+
+@dataclass
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None
+    method: str | None = None  # REQUEST or CANCEL, with `calendar`
+
+
+def base_url_context():
+    """A request context whose URLs point at BOOKING_BASE_URL, for rendering outside a web request."""
+    return current_app.test_request_context("/", base_url=current_app.config["BOOKING_BASE_URL"])
+
+
+def _subject(message: OutboxMessage) -> str:
+    seminar = message.registration.seminar
+    session = message.session
+    when = session_when(session.starts_at, session.ends_at) if session is not None else ""
+    match message.kind:
+        case MessageKind.CONFIRMATION:
+            return _("Your place: %(title)s", title=seminar.title)
+        case MessageKind.PROMOTION:
+            return _("You now have a place: %(title)s", title=seminar.title)
+        case MessageKind.WAITLISTED:
+            return _("Waiting list: %(title)s", title=seminar.title)
+        case MessageKind.INVITATION if message.facts.get("changed"):
+            return _("Changed: %(title)s, %(when)s", title=seminar.title, when=when)
+        case MessageKind.INVITATION:
+            return _("Invitation: %(title)s, %(when)s", title=seminar.title, when=when)
+        case MessageKind.SESSION_CANCEL:
+            return _("Cancelled: %(title)s, %(when)s", title=seminar.title, when=when)
+        case MessageKind.REGISTRATION_CANCELLED:
+            return _("Your registration is cancelled: %(title)s", title=seminar.title)
+        case MessageKind.SEMINAR_CANCELLED:
+            return _("Seminar cancelled: %(title)s", title=seminar.title)
+        case MessageKind.REMINDER:
+            return _("Reminder: %(title)s, %(when)s", title=seminar.title, when=when)
+    raise ValueError(f"no subject for {message.kind}")
+
+
+def _changed(message: OutboxMessage) -> dict | None:
+    changed = message.facts.get("changed")
+    if not changed:
+        return None
+    starts = datetime.fromisoformat(changed["starts_at"])
+    ends = datetime.fromisoformat(changed["ends_at"])
+    session = message.session
+    new_place = ", ".join(p for p in (session.place_name, session.place_address) if p)
+    return {
+        "old_when": session_when(starts, ends),
+        "new_when": session_when(session.starts_at, session.ends_at),
+        "when_changed": (starts, ends) != (session.starts_at, session.ends_at),
+        "old_place": changed.get("place", ""),
+        "new_place": new_place,
+        "place_changed": changed.get("place", "") != new_place,
+    }
+
+
+def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedEmail:
+    """Render the email for an outbox row. Needs a request context (see base_url_context)."""
+    registration = message.registration
+    language = registration.preferred_language if registration.preferred_language in INTERFACE_LANGUAGES \
+        else current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(language):
+        token = manage_token(registration)
+        context = {
+            "message": message,
+            "registration": registration,
+            "seminar": registration.seminar,
+            "session": message.session,
+            "facts": message.facts,
+            "changed": _changed(message) if message.session is not None else None,
+            "position": waitlist_position(registration),
+            "manage_url": url_for("public.manage", token=token, _external=True),
+            "ics_url": url_for("calendar.registration_feed", token=token, _external=True),
+            "office_name": current_app.config["BOOKING_OFFICE_NAME"],
+        }
+        template = f"emails/{message.kind.value}"
+        rendered = RenderedEmail(
+            subject=_subject(message),
+            text=render_template(f"{template}.txt", **context),
+            html=render_template(f"{template}.html", **context),
+        )
+        if message.kind in (MessageKind.INVITATION, MessageKind.SESSION_CANCEL):
+            build = ics.invitation if message.kind == MessageKind.INVITATION else ics.cancellation
+            rendered.method = "REQUEST" if message.kind == MessageKind.INVITATION else "CANCEL"
+            rendered.calendar = build(
+                registration, message.session,
+                sequence=int(message.facts.get("sequence", message.revision)),
+                attendee_email=message.recipient,
+                attendee_name=registration.full_name,
+                url=context["manage_url"],
+                now=now,
+            )
+    return rendered

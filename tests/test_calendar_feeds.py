@@ -1,0 +1,58 @@
+"""Subscription feeds: content, conditional requests, 404s."""
+from ical.calendar_stream import IcsCalendarStream
+
+from booking.extensions import db
+from booking.registrations import services
+from booking.seminars import scheduling
+from booking.seminars.models import SeminarStatus
+
+from tests.factories import make_registration, make_seminar, make_topic
+
+
+def test_seminar_feed_lists_sessions_and_answers_304_until_something_changes(app_ctx, client):
+    seminar = make_seminar(sessions=3, title="Öffentlichkeitsarbeit, aber richtig")
+    db.session.commit()
+    response = client.get(f"/seminars/{seminar.slug}.ics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/calendar")
+    calendar = IcsCalendarStream.calendar_from_ics(response.get_data(as_text=True))
+    assert [e.summary for e in calendar.events] == ["Öffentlichkeitsarbeit, aber richtig"] * 3
+    etag = response.headers["ETag"]
+
+    again = client.get(f"/seminars/{seminar.slug}.ics", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+    scheduling.cancel_session(seminar.sessions[0])
+    db.session.commit()
+    changed = client.get(f"/seminars/{seminar.slug}.ics", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert "STATUS:CANCELLED" in changed.get_data(as_text=True)
+
+
+def test_catalogue_feed_filters_by_topic_and_hides_drafts(app_ctx, client):
+    law = make_topic(slug="vereinsrecht", name="Vereinsrecht")
+    make_seminar(topic=law, title="Satzung schreiben")
+    make_seminar(title="Pressearbeit")
+    make_seminar(title="Geheimer Entwurf", status=SeminarStatus.DRAFT)
+    db.session.commit()
+    everything = client.get("/calendar.ics").get_data(as_text=True)
+    assert "Satzung schreiben" in everything and "Pressearbeit" in everything
+    assert "Geheimer Entwurf" not in everything
+    only_law = client.get("/calendar.ics?topic=vereinsrecht").get_data(as_text=True)
+    assert "Satzung schreiben" in only_law and "Pressearbeit" not in only_law
+    assert client.get("/calendar.ics?topic=nope").status_code == 404
+
+
+def test_registration_feed_needs_the_right_token(app_ctx, client):
+    seminar = make_seminar(sessions=2)
+    registration = make_registration(seminar)
+    db.session.commit()
+    token = services.manage_token(registration)
+    response = client.get(f"/registrations/{token}.ics")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("BEGIN:VEVENT") == 2
+    assert client.get(f"/registrations/{token[:-2]}xx.ics").status_code == 404
+    assert client.get("/seminars/no-such-seminar.ics").status_code == 404
+    draft = make_seminar(status=SeminarStatus.DRAFT)
+    db.session.commit()
+    assert client.get(f"/seminars/{draft.slug}.ics").status_code == 404

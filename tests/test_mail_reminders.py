@@ -1,0 +1,106 @@
+"""Reminders before each session, with a controllable clock."""
+from datetime import timedelta
+
+import pytest
+
+from booking.extensions import db
+from booking.mail.dispatcher import dispatch_pending
+from booking.mail.models import MessageKind, MessageStatus, OutboxMessage
+from booking.mail.reminders import parse_offsets, schedule_reminders
+from booking.registrations import services
+from booking.seminars import scheduling
+
+from tests.factories import make_registration, make_seminar, now
+
+
+def reminders():
+    return list(db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.REMINDER).order_by(OutboxMessage.id)))
+
+
+@pytest.fixture
+def seminar_in_a_week(app_ctx):
+    start = now().replace(microsecond=0) + timedelta(days=7)
+    return make_seminar(sessions=[(start, start + timedelta(hours=2)),
+                                  (start + timedelta(days=7), start + timedelta(days=7, hours=2))])
+
+
+def test_due_reminders_are_sent_once_per_offset(seminar_in_a_week, smtp_server):
+    registration = make_registration(seminar_in_a_week, email="r@example.net")
+    db.session.commit()
+    dispatch_pending()
+    first = seminar_in_a_week.sessions[0]
+
+    assert schedule_reminders(first.starts_at - timedelta(hours=49)) == 0
+    moment = first.starts_at - timedelta(hours=47, minutes=30)
+    assert schedule_reminders(moment) == 1
+    assert schedule_reminders(moment + timedelta(minutes=10)) == 0  # never twice
+    db.session.commit()
+    assert dispatch_pending(moment).sent == 1
+    reminder = smtp_server.messages[-1]
+    assert reminder["Subject"].startswith("Reminder:")
+    text = reminder.get_body(("plain",)).get_content()
+    assert "openstreetmap.org" in text
+    assert f"/registrations/{services.manage_token(registration)}" in text
+    assert "Can't come?" in text
+
+    three_hours = first.starts_at - timedelta(hours=2, minutes=50)
+    assert schedule_reminders(three_hours) == 1
+    db.session.commit()
+    assert dispatch_pending(three_hours).sent == 1
+    assert [r.facts["offset_minutes"] for r in reminders()] == [2880, 180]
+
+
+def test_missed_reminders_are_skipped_not_sent_late(seminar_in_a_week):
+    make_registration(seminar_in_a_week)
+    first = seminar_in_a_week.sessions[0]
+    # the worker was down from before the 48h moment until 30 hours before the session
+    assert schedule_reminders(first.starts_at - timedelta(hours=30)) == 0
+    # ... and until after the session started: nothing at all
+    assert schedule_reminders(first.starts_at + timedelta(minutes=5)) == 0
+    assert reminders() == []
+
+
+def test_cancelled_sessions_and_registrations_get_no_reminder(seminar_in_a_week):
+    cancelled_registration = make_registration(seminar_in_a_week)
+    make_registration(seminar_in_a_week, email="stays@example.net")
+    services.cancel_registration(cancelled_registration)
+    first, second = seminar_in_a_week.sessions
+    scheduling.cancel_session(first, reason="Trainer ill")
+    db.session.commit()
+    assert schedule_reminders(first.starts_at - timedelta(hours=47)) == 0
+    assert schedule_reminders(second.starts_at - timedelta(hours=47)) == 1
+    assert [r.recipient for r in reminders()] == ["stays@example.net"]
+
+
+def test_reminder_recorded_then_session_cancelled_is_skipped(seminar_in_a_week, smtp_server):
+    make_registration(seminar_in_a_week)
+    first = seminar_in_a_week.sessions[0]
+    moment = first.starts_at - timedelta(hours=47)
+    schedule_reminders(moment)
+    scheduling.cancel_session(first)
+    db.session.commit()
+    dispatch_pending(moment)
+    reminder = reminders()[0]
+    assert reminder.status == MessageStatus.SKIPPED
+    assert not any(m["Subject"].startswith("Reminder:") for m in smtp_server.messages)
+
+
+def test_no_reminder_for_a_moment_before_the_place_was_given(app_ctx):
+    start = now().replace(microsecond=0) + timedelta(hours=40)
+    seminar = make_seminar(sessions=[(start, start + timedelta(hours=2))])
+    make_registration(seminar)  # confirmed 40 hours before: the 48h moment lies before that
+    assert schedule_reminders(start - timedelta(hours=39)) == 0
+
+
+def test_offsets_are_configurable(app, app_ctx):
+    assert parse_offsets("48h,3h") == [timedelta(hours=48), timedelta(hours=3)]
+    assert parse_offsets(" 2d , 90m ") == [timedelta(days=2), timedelta(minutes=90)]
+    with pytest.raises(ValueError):
+        parse_offsets("soon")
+    app.config["BOOKING_REMINDER_OFFSETS"] = "1d"
+    start = now().replace(microsecond=0) + timedelta(days=3)
+    seminar = make_seminar(sessions=[(start, start + timedelta(hours=2))])
+    make_registration(seminar)
+    assert schedule_reminders(start - timedelta(hours=47)) == 0
+    assert schedule_reminders(start - timedelta(hours=23)) == 1
