@@ -1,3 +1,219 @@
-from flask import Blueprint
+"""The participants' pages: catalogue, seminar page, registration and the personal manage link."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from ..associations.services import all_associations
+from ..database import utcnow
+from ..extensions import csrf, db
+from ..languages import INTERFACE_LANGUAGES
+from ..registrations import services as registrations
+from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
+from ..seminars.models import CLOSED_MESSAGES, Seminar
+from ..seminars.services import (
+    all_topics,
+    catalogue_entry,
+    catalogue_months,
+    published_seminar_by_slug,
+    upcoming_catalogue,
+)
+from .forms import CancelForm, CatalogueFilterForm, RegistrationForm
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("public", __name__)
+
+# Each language named in itself, so people find theirs whatever the page's language is.
+LANGUAGE_ENDONYMS = {"de": "Deutsch", "en": "English", "tr": "Türkçe", "ar": "العربية"}
+RTL_LANGUAGES = {"ar"}
+
+
+# --- template helpers -------------------------------------------------------------------------
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def url_in_language(code: str) -> str:
+    """This page in another language. After a POST (a form shown again) the link leads to the GET page."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', code)])}"
+
+
+@bp.app_context_processor
+def page_context():
+    language = current_language()
+    return {
+        "current_locale": current_language,
+        "text_direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+        "interface_languages": [(code, LANGUAGE_ENDONYMS.get(code, code)) for code in INTERFACE_LANGUAGES],
+        "url_in_language": url_in_language,
+        "office_name": current_app.config["BOOKING_OFFICE_NAME"],
+    }
+
+
+# --- catalogue and seminar page ---------------------------------------------------------------
+
+@bp.get("/")
+def catalogue():
+    now = utcnow()
+    form = CatalogueFilterForm(request.args, topics=all_topics(), months=catalogue_months(now))
+    form.validate()
+    return render_template(
+        "public/catalogue.html",
+        form=form,
+        months=upcoming_catalogue(now, form.filters()),
+    )
+
+
+def seminar_or_404(slug: str) -> Seminar:
+    seminar = published_seminar_by_slug(slug)
+    if seminar is None:
+        abort(404)
+    return seminar
+
+
+def registration_form(**kwargs) -> RegistrationForm:
+    language = current_language()
+    if language not in INTERFACE_LANGUAGES:
+        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return RegistrationForm(associations=all_associations(), preferred_language=language, **kwargs)
+
+
+def render_seminar(seminar: Seminar, form: RegistrationForm, *, status: int = 200, refusal=None):
+    entry = catalogue_entry(seminar, utcnow())
+    closed_message = CLOSED_MESSAGES[entry.closed_reason] if entry.closed_reason else None
+    return render_template(
+        "public/seminar.html",
+        seminar=seminar,
+        entry=entry,
+        form=form,
+        closed_message=closed_message,
+        refusal=refusal,
+    ), status
+
+
+@bp.get("/seminars/<slug>")
+def seminar(slug: str):
+    seminar = seminar_or_404(slug)
+    return render_seminar(seminar, registration_form())
+
+
+@bp.get("/seminars/<slug>/register")
+def register_page(slug: str):
+    """The form lives on the seminar page; this address only answers links such as the language switcher."""
+    seminar_or_404(slug)
+    return redirect(url_for(".seminar", slug=slug, _anchor="register"))
+
+
+# The form checks its CSRF token itself, so a stale token is shown beside the form with what was
+# typed kept, instead of the bare error page CSRFProtect would give.
+@bp.post("/seminars/<slug>/register")
+@csrf.exempt
+def register(slug: str):
+    seminar = seminar_or_404(slug)
+    if not seminar.is_open(utcnow()):
+        return render_seminar(seminar, registration_form(), status=409)
+    form = registration_form()
+    if not form.validate_on_submit():
+        return render_seminar(seminar, form, status=422)
+    try:
+        registration = registrations.register(seminar, form.applicant(), form.association())
+    except registrations.RegistrationRefused as refused:
+        db.session.rollback()
+        seminar = seminar_or_404(slug)
+        field = getattr(form, refused.field, None) if refused.field else None
+        if field is not None:
+            field.errors = [*field.errors, refused.message]
+            return render_seminar(seminar, form, status=422)
+        return render_seminar(seminar, form, status=409, refusal=refused.message)
+    db.session.commit()
+    flash(registration_outcome(registration), "success")
+    return redirect(url_for(".manage", token=registrations.manage_token(registration)))
+
+
+def registration_outcome(registration: Registration) -> str:
+    """What a person needs to hear first after registering."""
+    title = registration.seminar.title
+    if registration.status == RegistrationStatus.CONFIRMED:
+        return _("You have a place in “%(title)s”.", title=title)
+    message = _("You are number %(position)d on the waiting list for “%(title)s”.",
+                position=registrations.waitlist_position(registration), title=title)
+    if registration.waitlist_reason is not None:
+        message += " " + str(WAITLIST_REASON_MESSAGES[registration.waitlist_reason])
+    return message
+
+
+# --- the personal manage link -----------------------------------------------------------------
+
+def registration_or_404(token: str) -> Registration:
+    registration = registrations.registration_for_token(token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+def private(response):
+    """Pages opened with a personal link must not be kept in shared caches or browser history stores."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/registrations/<token>")
+def manage(token: str):
+    registration = registration_or_404(token)
+    response = current_app.make_response(render_template(
+        "public/manage.html",
+        registration=registration,
+        position=registrations.waitlist_position(registration),
+        waitlist_reason=WAITLIST_REASON_MESSAGES.get(registration.waitlist_reason),
+        manage_url=url_for(".manage", token=token, _external=True),
+        token=token,
+        can_cancel=registration.can_cancel(),
+    ))
+    return private(response)
+
+
+@bp.route("/registrations/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str):
+    registration = registration_or_404(token)
+    if request.method == "GET" and not registration.can_cancel():
+        flash(_("This registration can no longer be cancelled."), "error")
+        return redirect(url_for(".manage", token=token))
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            registrations.cancel_registration(registration)
+        except registrations.CancellationRefused as refused:
+            db.session.rollback()
+            flash(str(refused.message), "error")
+            return redirect(url_for(".manage", token=token))
+        db.session.commit()
+        flash(_("Your registration has been cancelled."), "success")
+        return redirect(url_for(".manage", token=token))
+    response = current_app.make_response(render_template(
+        "public/cancel.html", registration=registration, form=form, token=token,
+    ))
+    return private(response)
+
+
+# --- information ------------------------------------------------------------------------------
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("public/privacy.html", contact_email=current_app.config["BOOKING_MAIL_SENDER"])

@@ -1,0 +1,195 @@
+"""The participants' forms: the catalogue filters and the registration form.
+
+Maximum lengths follow the model columns, so whatever passes the form fits the database.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import astuple
+from datetime import date
+
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from ..associations.models import Association, association_name_key
+from ..associations.services import find_or_create_association, get_association
+from ..languages import INSTRUCTION_LANGUAGES, INTERFACE_LANGUAGES
+from ..registrations.services import Applicant
+from ..seminars.models import Topic
+from ..seminars.services import CatalogueFilters
+
+NEEDS_MAX_LENGTH = 2000
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+FORM_EXPIRED_MESSAGE = _l(
+    "For your security this form has expired. Please check your entries and send the form again."
+)
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+# --- catalogue filters ------------------------------------------------------------------------
+
+class CatalogueFilterForm(FlaskForm):
+    """The GET form above the catalogue; values live in the query string.
+
+    An unknown value is not an error the user must fix: it is ignored (the catalogue then shows
+    all seminars for that filter) and the reason is shown beside the filter.
+    """
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    topic = SelectField(_l("Topic"), validate_choice=False, filters=[strip])
+    language = SelectField(_l("Language"), validate_choice=False, filters=[strip])
+    month = SelectField(_l("Month"), validate_choice=False, filters=[strip])
+
+    def __init__(self, formdata, *, topics: list[Topic], months: list[date]):
+        super().__init__(formdata=formdata)
+        self.topic_slugs = {topic.slug for topic in topics}
+        self.topic.choices = [SelectChoice("", _l("All topics"))] + [
+            SelectChoice(t.slug, t.name) for t in topics
+        ]
+        self.language.choices = [SelectChoice("", _l("All languages"))] + [
+            SelectChoice(code, name) for code, name in INSTRUCTION_LANGUAGES.items()
+        ]
+        month_values = [m.strftime("%Y-%m") for m in months]
+        # a well-formed month without seminars (an old bookmark) stays selected; the list is then empty
+        if self.month.data and MONTH_PATTERN.match(self.month.data) and self.month.data not in month_values:
+            year, month = (int(part) for part in self.month.data.split("-"))
+            months = sorted([*months, date(year, month, 1)])
+        self.month.choices = [SelectChoice("", _l("All months"))] + [
+            SelectChoice(m.strftime("%Y-%m"), format_date(m, "MMMM yyyy")) for m in months
+        ]
+
+    def validate_topic(self, field):
+        if field.data and field.data not in self.topic_slugs:
+            raise ValidationError(_l("There is no such topic; seminars of all topics are shown."))
+
+    def validate_language(self, field):
+        if field.data and field.data not in INSTRUCTION_LANGUAGES:
+            raise ValidationError(_l("There is no such language; seminars in all languages are shown."))
+
+    def validate_month(self, field):
+        if field.data and not MONTH_PATTERN.match(field.data):
+            raise ValidationError(_l("This is not a month; seminars of all months are shown."))
+
+    def filters(self) -> CatalogueFilters:
+        """The valid filters only; call after validate()."""
+        def valid(field):
+            return (field.data or None) if not field.errors else None
+
+        return CatalogueFilters(topic=valid(self.topic), language=valid(self.language),
+                                month=valid(self.month))
+
+    @property
+    def active(self) -> bool:
+        return any(astuple(self.filters()))
+
+
+# --- registration -----------------------------------------------------------------------------
+
+class RegistrationForm(FlaskForm):
+    first_name = StringField(
+        _l("First name"), filters=[strip],
+        validators=[DataRequired(_l("Please enter your first name.")),
+                    Length(max=100, message=_l("Please use at most %(max)d characters."))],
+    )
+    last_name = StringField(
+        _l("Last name"), filters=[strip],
+        validators=[DataRequired(_l("Please enter your last name.")),
+                    Length(max=100, message=_l("Please use at most %(max)d characters."))],
+    )
+    email = StringField(
+        _l("Email address"), filters=[strip],
+        validators=[DataRequired(_l("Please enter your email address.")),
+                    Length(max=254, message=_l("Please use at most %(max)d characters.")),
+                    Email(_l("Please enter a valid email address, for example name@example.org."))],
+    )
+    phone = StringField(
+        _l("Phone (optional)"), filters=[strip],
+        validators=[Optional(),
+                    Length(max=40, message=_l("Please use at most %(max)d characters.")),
+                    Regexp(r"^\+?[0-9 ()/.\-]+$",
+                           message=_l("Please enter a phone number with digits only (and + ( ) / - if needed)."))],
+    )
+    association_id = SelectField(_l("Choose from the list"), validate_choice=False, filters=[strip])
+    new_association = StringField(
+        _l("Or type its name, if it is not in the list"), filters=[strip],
+        validators=[Optional(), Length(max=200, message=_l("Please use at most %(max)d characters."))],
+    )
+    preferred_language = SelectField(
+        _l("Preferred language for messages"),
+        choices=[SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()],
+        validators=[DataRequired(_l("Please choose a language."))],
+    )
+    needs = TextAreaField(
+        _l("Anything we should arrange for you? (optional)"), filters=[strip],
+        description=_l("For example step-free access, childcare or interpreting."),
+        validators=[Optional(),
+                    Length(max=NEEDS_MAX_LENGTH, message=_l("Please use at most %(max)d characters."))],
+    )
+    consent = BooleanField(
+        _l("I agree that my details are stored to organise this seminar, as described in the privacy notice."),
+        validators=[DataRequired(_l("Please agree to the privacy notice, otherwise we cannot register you."))],
+    )
+    submit = SubmitField(_l("Register"))
+
+    def __init__(self, *args, associations: list[Association], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.association_id.choices = [SelectChoice("", _l("– not in the list –"))] + [
+            SelectChoice(str(a.id), a.name) for a in associations
+        ]
+        self.chosen_association: Association | None = None
+
+    def validate_association_id(self, field):
+        if not field.data:
+            if not self.new_association.data:
+                raise ValidationError(_l("Please choose your association from the list or type its name."))
+            return
+        association = get_association(int(field.data)) if field.data.isdigit() else None
+        if association is None:
+            raise ValidationError(_l("Please choose your association from the list."))
+        self.chosen_association = association
+
+    def validate_new_association(self, field):
+        if not field.data:
+            return
+        chosen = self.chosen_association
+        if chosen is not None and chosen.name_key != association_name_key(field.data):
+            raise ValidationError(_l(
+                "You chose an association from the list and typed another name. Please keep only one."
+            ))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        csrf_field = getattr(self, "csrf_token", None)
+        if csrf_field is not None and csrf_field.errors:
+            # Flask-WTF's own text ("The CSRF token is missing.") means nothing to participants
+            csrf_field.errors = [FORM_EXPIRED_MESSAGE]
+        return valid
+
+    def association(self) -> Association:
+        """The chosen association, or the one with the typed name (created if new); after validate()."""
+        if self.chosen_association is not None:
+            return self.chosen_association
+        return find_or_create_association(self.new_association.data)
+
+    def applicant(self) -> Applicant:
+        return Applicant(
+            first_name=self.first_name.data,
+            last_name=self.last_name.data,
+            email=self.email.data,
+            phone=self.phone.data or None,
+            preferred_language=self.preferred_language.data,
+            needs=self.needs.data or None,
+        )
+
+
+class CancelForm(FlaskForm):
+    submit = SubmitField(_l("Yes, cancel my registration"))
