@@ -2,6 +2,9 @@
 import threading
 from datetime import timedelta
 
+import vobject
+from ical.calendar_stream import IcsCalendarStream
+
 from booking.database import utcnow
 from booking.extensions import db
 from booking.mail.dispatcher import CLAIM_FOR, dispatch_pending
@@ -68,6 +71,12 @@ def test_confirmed_registration_sends_confirmation_and_one_invitation_per_sessio
         body = calendar_text(invitation)
         assert ics_value(body, "METHOD") == "REQUEST"
         assert ics_value(body, "ATTENDEE") == "mailto:ayse@example.net"
+        assert ics_value(body, "ORGANIZER") == "mailto:" + app_ctx.config["BOOKING_MAIL_SENDER"]
+        assert app_ctx.config["BOOKING_MAIL_SENDER"] in invitation["From"]
+        # what arrived over the wire parses in two independent parsers
+        parsed = IcsCalendarStream.calendar_from_ics(body)
+        assert parsed.events[0].summary == "Vereinsrecht für Vorstände"
+        assert vobject.readOne(body, validate=True).vevent.attendee.params["CN"] == ["Ayşe Çelik"]
         uids.add(ics_value(body, "UID"))
     assert len(uids) == 3
     assert all(m.status == MessageStatus.SENT and m.body_text and m.attempts == 1 for m in outbox())
