@@ -112,5 +112,8 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import formatting
+    from .calendar import links
 
     formatting.init_app(app)
+    app.add_template_global(links.google_calendar_url)
+    app.add_template_global(links.outlook_calendar_url)

@@ -1,4 +1,8 @@
-"""Subscription feeds: content, conditional requests, 404s."""
+"""Subscription feeds: content, conditional requests, 404s; links to web calendars."""
+import html as html_module
+import re
+from urllib.parse import parse_qs, urlparse
+
 from ical.calendar_stream import IcsCalendarStream
 
 from booking.extensions import db
@@ -56,3 +60,19 @@ def test_registration_feed_needs_the_right_token(app_ctx, client):
     draft = make_seminar(status=SeminarStatus.DRAFT)
     db.session.commit()
     assert client.get(f"/seminars/{draft.slug}.ics").status_code == 404
+
+
+def test_manage_page_offers_ics_google_and_outlook_links(app_ctx, client):
+    seminar = make_seminar(sessions=2, title="Satzung & Vorstand")
+    registration = make_registration(seminar)
+    db.session.commit()
+    token = services.manage_token(registration)
+    page = client.get(f"/registrations/{token}").get_data(as_text=True)
+    assert f"/registrations/{token}.ics" in page
+    assert page.count("https://calendar.google.com/calendar/render?") == 2
+    assert page.count("https://outlook.live.com/calendar/0/deeplink/compose?") == 2
+    google = html_module.unescape(re.search(r'href="(https://calendar\.google\.com[^"]+)"', page).group(1))
+    query = parse_qs(urlparse(google).query)
+    first = seminar.sessions[0]
+    assert query["text"] == ["Satzung & Vorstand"]
+    assert query["dates"] == [first.starts_at.strftime("%Y%m%dT%H%M%SZ") + "/" + first.ends_at.strftime("%Y%m%dT%H%M%SZ")]
