@@ -45,6 +45,8 @@ class Config:
     BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "http://127.0.0.1:5000")
     BOOKING_MAIL_MAX_ATTEMPTS = int(os.environ.get("BOOKING_MAIL_MAX_ATTEMPTS", "12"))
     BOOKING_WORKER_INTERVAL = float(os.environ.get("BOOKING_WORKER_INTERVAL", "10"))
+    # Without MAIL_SERVER, emails are kept in this mbox file instead of being sent (empty: only logged).
+    BOOKING_MAIL_LOG = os.environ.get("BOOKING_MAIL_LOG", str(INSTANCE_DIR / "sent-mail.mbox"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -78,6 +80,7 @@ class TestingConfig(Config):
     SECRET_KEY_FALLBACKS: list[str] = []
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     MAIL_SERVER = ""
+    BOOKING_MAIL_LOG = ""
 
 
 class ProductionConfig(Config):

@@ -1,4 +1,7 @@
 """The outbox and its dispatcher against a real SMTP server on loopback."""
+import email
+import email.policy
+import mailbox
 import threading
 from datetime import timedelta
 
@@ -268,13 +271,19 @@ def test_concurrent_workers_never_send_a_message_twice(app, smtp_server):
         assert all(m.status == MessageStatus.SENT for m in outbox())
 
 
-def test_without_mail_server_messages_are_logged_and_kept(app_ctx):
-    make_registration(make_seminar(sessions=1))
+def test_without_mail_server_messages_are_logged_and_kept(app_ctx, tmp_path):
+    app_ctx.config["BOOKING_MAIL_LOG"] = str(tmp_path / "sent.mbox")
+    make_registration(make_seminar(sessions=1), email="log@example.net")
     db.session.commit()
     result = dispatch_pending()
     assert result.sent == 2
+    box = mailbox.mbox(tmp_path / "sent.mbox")
+    logged = [email.message_from_bytes(box.get_bytes(key), policy=email.policy.default) for key in box.keys()]
+    box.close()
+    assert [m["To"] for m in logged] == ["log@example.net"] * 2
+    assert calendar_part(logged[1]).get_param("method") == "REQUEST"
     for message in outbox():
         assert message.status == MessageStatus.SENT
         assert message.subject and message.body_text and message.body_html
-        assert "logged" in message.attempt_log[0].detail
+        assert "no MAIL_SERVER" in message.attempt_log[0].detail
     assert outbox(MessageKind.INVITATION)[0].calendar.startswith("BEGIN:VCALENDAR")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mailbox
 import smtplib
 import socket
 import time
@@ -182,8 +183,7 @@ class Transport:
 
     def send(self, email: CalendarMessage) -> str:
         if not self.server:
-            log.info("no MAIL_SERVER: email to %s logged, not sent: %s", email.recipients, email.subject)
-            return "logged (no MAIL_SERVER configured)"
+            return self._write_to_mail_log(email)
         if self.connection is None:
             timeout = current_app.config.get("MAIL_TIMEOUT", 30)
             previous = socket.getdefaulttimeout()
@@ -200,6 +200,23 @@ class Transport:
             self.close()
             raise
         return "accepted"
+
+    @staticmethod
+    def _write_to_mail_log(email: CalendarMessage) -> str:
+        """No mail server: keep the whole message in an mbox file (BOOKING_MAIL_LOG) that any mail program opens."""
+        path = current_app.config.get("BOOKING_MAIL_LOG")
+        log.info("no MAIL_SERVER: email to %s not sent: %s", ", ".join(email.recipients), email.subject)
+        if not path:
+            return "logged (no MAIL_SERVER configured)"
+        box = mailbox.mbox(path)
+        try:
+            box.lock()
+            box.add(email.as_bytes())
+            box.flush()
+        finally:
+            box.unlock()
+            box.close()
+        return f"written to {path} (no MAIL_SERVER configured)"
 
     def close(self):
         if self.connection is not None:
