@@ -32,14 +32,11 @@ $(INSTALLED): pyproject.toml
 	@touch $@
 
 # Serve in the foreground; BACKGROUND commands run beside it and are stopped with it.
+serve_with_background = set -e; $(BACKGROUND) & background_pid=$$!; \
+	trap 'kill $$background_pid 2>/dev/null || true' EXIT INT TERM; $(SERVER)
 define serve_recipe
 	@echo "Booking runs on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
-	@set -e; \
-	if [ -n "$(strip $(BACKGROUND))" ]; then \
-		$(BACKGROUND) & background_pid=$$!; \
-		trap 'kill $$background_pid 2>/dev/null || true' EXIT INT TERM; \
-	fi; \
-	$(SERVER)
+	$(if $(strip $(BACKGROUND)),$(serve_with_background),$(SERVER))
 endef
 
 run: demo-data
