@@ -17,9 +17,9 @@ PYTEST_ARGS ?=
 FLASK := BOOKING_CONFIG=development $(BIN)/flask --app wsgi
 
 SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
-# Commands `make run` starts in the background beside the server and stops when the server
-# stops, e.g. the mail worker: BACKGROUND := $(FLASK) booking worker
-BACKGROUND ?=
+# The mail worker runs beside the server and stops with it. Without MAIL_SERVER it writes every
+# email to instance/sent-mail.mbox instead of sending it. `make run BACKGROUND=` serves alone.
+BACKGROUND ?= $(FLASK) booking worker --interval 3
 
 .PHONY: install run db-upgrade demo-data serve test clean
 
