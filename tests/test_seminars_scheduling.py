@@ -6,6 +6,7 @@ import pytest
 from booking.extensions import db
 from booking.mail.dispatcher import dispatch_pending
 from booking.mail.models import MessageKind, OutboxMessage
+from booking.registrations.services import manage_token
 from booking.seminars import scheduling
 from booking.seminars.models import SeminarStatus, SessionStatus
 
@@ -97,3 +98,14 @@ def test_move_session_command(app, app_ctx):
     assert bad.exit_code != 0 and "YYYY-MM-DD HH:MM" in bad.output
     missing = runner.invoke(args=["booking", "move-session", "99999", "--start", "2031-05-06 18:00"])
     assert missing.exit_code != 0 and "no session 99999" in missing.output
+
+
+def test_manage_page_of_a_cancelled_seminar_says_so(app_ctx, client):
+    seminar = make_seminar(sessions=2)
+    registration = make_registration(seminar)
+    scheduling.cancel_seminar(seminar, reason="Krankheit")
+    db.session.commit()
+    page = client.get(f"/registrations/{manage_token(registration)}").get_data(as_text=True)
+    assert "This seminar has been cancelled" in page
+    assert "You have a place" not in page
+    assert "Cancel my registration" not in page
