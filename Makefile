@@ -21,7 +21,7 @@ SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
 # email to instance/sent-mail.mbox instead of sending it. `make run BACKGROUND=` serves alone.
 BACKGROUND ?= $(FLASK) booking worker --interval 3
 
-.PHONY: install run db-upgrade demo-data serve test clean
+.PHONY: install run db-upgrade demo-data serve test messages clean
 
 install: $(INSTALLED)
 
@@ -56,6 +56,11 @@ demo-data: db-upgrade
 # TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every user-facing string, from code, pages and emails, into the template translators start from.
+messages: install
+	@mkdir -p booking/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -o booking/translations/messages.pot .
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info
