@@ -78,11 +78,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .associations.views import bp as associations_bp
     from .calendar.views import bp as calendar_bp
     from .public.views import bp as public_bp
 
     app.register_blueprint(calendar_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(associations_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
@@ -52,3 +53,51 @@ class Association(db.Model):
 
     def __repr__(self) -> str:
         return f"<Association {self.name!r}>"
+
+
+def contact_email_key(email: str) -> str:
+    return email.strip().casefold()
+
+
+class AssociationContact(db.Model):
+    """The person who registers members of an association: its chair or secretary, say.
+
+    One row per email address. Their personal link (booking.tokens, purpose "contact") shows
+    every registration they made; raising `token_version` revokes it.
+    """
+
+    __tablename__ = "association_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: secrets.token_urlsafe(12))
+    token_version: Mapped[int] = mapped_column(default=1)
+    association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    preferred_language: Mapped[str] = mapped_column(String(8), default="de")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    association: Mapped[Association | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AssociationContact {self.public_id}>"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ContactLinkRequest(db.Model):
+    """A "lost your link?" request that sent the link: at most one per contact and hour (see services)."""
+
+    __tablename__ = "contact_link_requests"
+    __table_args__ = (Index("ix_contact_link_requests_contact_time", "contact_id", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("association_contacts.id", ondelete="CASCADE"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[AssociationContact] = relationship()

@@ -1,12 +1,29 @@
-"""Finding and creating associations."""
+"""Finding and creating associations; their contacts, who register members as a group."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
 
 from sqlalchemy.exc import IntegrityError
 
+from ..database import utcnow
 from ..extensions import db
-from .models import Association, LegalForm, association_name_key, clean_association_name
+from ..mail import outbox
+from ..registrations.models import Registration
+from ..registrations.services import Applicant, register_people
+from ..seminars.models import Seminar, Session
+from ..tokens import make_token, resolve_token
+from .models import (
+    Association,
+    AssociationContact,
+    ContactLinkRequest,
+    LegalForm,
+    association_name_key,
+    clean_association_name,
+    contact_email_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +74,145 @@ def find_or_create_association(
         return existing
     log.info("association created: %s", association.name)
     return association
+
+
+# --- association contacts ----------------------------------------------------------------------
+
+CONTACT_TOKEN_PURPOSE = "contact"
+LINK_REQUEST_INTERVAL = timedelta(hours=1)
+
+
+@dataclass
+class ContactDetails:
+    """The person registering a group, as entered in the form."""
+
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None = None
+    preferred_language: str = "de"
+
+
+def find_contact_by_email(email: str) -> AssociationContact | None:
+    return db.session.scalar(
+        db.select(AssociationContact).where(AssociationContact.email_key == contact_email_key(email))
+    )
+
+
+def find_or_create_contact(details: ContactDetails, association: Association | None) -> AssociationContact:
+    """The contact with this email address, created if new.
+
+    An existing contact's details are not changed from a form anyone can send; only a missing
+    association is filled in. Two first registrations with the same address at the same moment
+    end up with one contact (the loser of the race takes the winner's row).
+    """
+    existing = find_contact_by_email(details.email)
+    if existing is not None:
+        if existing.association is None and association is not None:
+            existing.association = association
+        return existing
+    contact = AssociationContact(
+        association=association,
+        first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(),
+        email=details.email.strip(),
+        email_key=contact_email_key(details.email),
+        phone=(details.phone or "").strip() or None,
+        preferred_language=details.preferred_language,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(contact)
+    except IntegrityError:
+        existing = find_contact_by_email(details.email)
+        if existing is None:
+            raise
+        return existing
+    log.info("association contact created: %s", contact.public_id)
+    return contact
+
+
+def register_group(seminar: Seminar, contact: ContactDetails | AssociationContact, applicants: list[Applicant],
+                   association: Association | None, *, now: datetime | None = None) -> list[Registration]:
+    """A contact registers members of their association, in one decision under the seminar's lock.
+
+    `contact` is the form's details (a new or known contact, by email address) or, from the
+    contact's own page, the contact itself. Raises RegistrationRefused (with `index` naming the
+    person) and stores nothing if anyone is refused; the caller rolls back then.
+    """
+    if isinstance(contact, ContactDetails):
+        contact = find_or_create_contact(contact, association)
+    return register_people(seminar, applicants, association, registered_by=contact, now=now)
+
+
+def contact_token(contact: AssociationContact) -> str:
+    return make_token(CONTACT_TOKEN_PURPOSE, contact)
+
+
+def contact_for_token(token: str) -> AssociationContact | None:
+    return resolve_token(
+        CONTACT_TOKEN_PURPOSE,
+        token,
+        lambda public_id: db.session.scalar(
+            db.select(AssociationContact).where(AssociationContact.public_id == public_id)
+        ),
+    )
+
+
+def revoke_contact_links(contact: AssociationContact) -> None:
+    contact.token_version += 1
+    db.session.flush()
+
+
+def contact_registrations(contact: AssociationContact) -> list[Registration]:
+    """Every registration this contact made, seminar by seminar (latest seminar first), in registration order."""
+    first_start = (
+        db.select(db.func.min(Session.starts_at)).where(Session.seminar_id == Seminar.id).scalar_subquery()
+    )
+    return list(db.session.scalars(
+        db.select(Registration)
+        .join(Registration.seminar)
+        .where(Registration.registered_by_contact_id == contact.id)
+        .order_by(first_start.desc(), Seminar.id, Registration.id)
+    ))
+
+
+def contact_registrations_by_seminar(contact: AssociationContact) -> list[tuple[Seminar, list[Registration]]]:
+    return [(seminar, list(rows))
+            for seminar, rows in groupby(contact_registrations(contact), key=lambda r: r.seminar)]
+
+
+def contact_registration(contact: AssociationContact, public_id: str) -> Registration | None:
+    """One of this contact's registrations, or None (also for someone else's)."""
+    return db.session.scalar(
+        db.select(Registration).where(Registration.public_id == public_id,
+                                      Registration.registered_by_contact_id == contact.id)
+    )
+
+
+def request_contact_link(email: str, *, now: datetime | None = None) -> None:
+    """Send a contact their link again, at most once per LINK_REQUEST_INTERVAL.
+
+    Returns nothing and raises nothing either way, so that the caller cannot tell (and cannot
+    show) whether the address is known. The contact's row is locked while deciding, so two
+    requests at the same moment send one email (on SQLite, the write transaction does that).
+    """
+    now = now or utcnow()
+    contact = db.session.scalar(
+        db.select(AssociationContact)
+        .where(AssociationContact.email_key == contact_email_key(email))
+        .with_for_update()
+    )
+    recent = db.session.scalar(
+        db.select(ContactLinkRequest.id)
+        .where(ContactLinkRequest.contact_id == (contact.id if contact is not None else None),
+               ContactLinkRequest.requested_at > now - LINK_REQUEST_INTERVAL)
+        .limit(1)
+    )
+    if contact is None or recent is not None:
+        return
+    request = ContactLinkRequest(contact=contact, requested_at=now)
+    db.session.add(request)
+    db.session.flush()
+    outbox.contact_link(contact, request)
+    log.info("association contact %s: link sent again", contact.public_id)

@@ -124,6 +124,28 @@ def registration_feed(registration: Registration, *, name: str | None = None, no
     return cal.to_ical()
 
 
+def contact_feed(registrations: Iterable[Registration], *, name: str, summary: Callable[[Registration], str],
+                 now: datetime | None = None, url: Callable[[Registration], str] | None = None) -> bytes:
+    """A PUBLISH calendar for an association contact: every session of the registrations given.
+
+    One event per member and session, with the UID of that member's invitation (so a contact who
+    received the invitation on a member's behalf sees one event, not two); `summary` names the member.
+    """
+    pairs = [(registration, session) for registration in registrations for session in registration.seminar.sessions]
+    stamp = _stamp(now)
+    zone = _event_zone([s.starts_at for _r, s in pairs] + [s.ends_at for _r, s in pairs])
+    cal = _calendar("PUBLISH", name=name)
+    _add_timezone(cal, zone)
+    for registration, session in pairs:
+        event = _event(session, uid=registration_event_uid(registration, session),
+                       sequence=event_sequence(registration, session), zone=zone, stamp=stamp,
+                       summary=summary(registration), description=None,
+                       url=url(registration) if url else None)
+        event.add("status", _registration_event_status(registration, session))
+        cal.add_component(event)
+    return cal.to_ical()
+
+
 def event_sequence(registration: Registration, session: Session) -> int:
     """The SEQUENCE a registration's event for `session` has now.
 

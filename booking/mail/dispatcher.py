@@ -29,7 +29,7 @@ from ..extensions import db, mail
 from ..registrations.models import RegistrationStatus
 from ..seminars.models import SessionStatus
 from .message import CalendarMessage
-from .models import DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
+from .models import CONTACT_KINDS, DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
 from .render import base_url_context, render_message
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
     """Why this message has become pointless, or None to send it. Raises Postpone to wait."""
     registration = message.registration
     kind = message.kind
+    if kind in CONTACT_KINDS:
+        return None  # a contact's own message: nothing later can make it pointless
     if kind == MessageKind.INVITATION:
         newer = db.session.scalar(
             _other(message, MessageKind.INVITATION, MessageKind.SESSION_CANCEL)

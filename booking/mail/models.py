@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..associations.models import AssociationContact
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
 from ..registrations.models import Registration
@@ -22,6 +23,12 @@ class MessageKind(enum.StrEnum):
     REGISTRATION_CANCELLED = "registration_cancelled"  # the participant's own cancellation, confirmed
     SEMINAR_CANCELLED = "seminar_cancelled"
     REMINDER = "reminder"
+    # to an association contact, not about one registration:
+    GROUP_REGISTERED = "group_registered"  # the people just registered, and the contact's link
+    CONTACT_LINK = "contact_link"  # the link again, asked for on the "lost your link?" page
+
+
+CONTACT_KINDS = (MessageKind.GROUP_REGISTERED, MessageKind.CONTACT_LINK)
 
 
 CALENDAR_KINDS = (MessageKind.INVITATION, MessageKind.SESSION_CANCEL)
@@ -49,7 +56,10 @@ class OutboxMessage(db.Model):
     # One message per (kind, registration, session, revision[, offset]): duplicates are impossible.
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind", 30))
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    # One of the two: a registration's message, or (CONTACT_KINDS) an association contact's own.
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("association_contacts.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(default=0)
     recipient: Mapped[str] = mapped_column(String(254))
@@ -73,7 +83,8 @@ class OutboxMessage(db.Model):
     calendar: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(300))
 
-    registration: Mapped[Registration] = relationship()
+    registration: Mapped[Registration | None] = relationship()
+    contact: Mapped[AssociationContact | None] = relationship()
     session: Mapped[Session | None] = relationship()
     attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
         back_populates="message", order_by="DeliveryAttempt.id", cascade="all, delete-orphan")

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from ..associations.models import AssociationContact, ContactLinkRequest
 from ..database import utcnow
 from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
@@ -21,8 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def recipient_for(registration: Registration) -> str:
-    """Where this registration's messages go."""
-    return registration.email
+    """Where this registration's messages go: the person's own address, else the contact who registered them."""
+    if registration.email:
+        return registration.email
+    if registration.registered_by is None:
+        raise ValueError(f"registration {registration.public_id} has no email address and no contact")
+    return registration.registered_by.email
 
 
 def dedupe_key(kind: MessageKind, registration: Registration, session: Session | None,
@@ -49,13 +54,41 @@ def record(kind: MessageKind, registration: Registration, session: Session | Non
         facts=facts or {},
         next_attempt_at=not_before or utcnow(),
     )
+    return _add(message)
+
+
+def _add(message: OutboxMessage) -> OutboxMessage:
     try:
         with db.session.begin_nested():
             db.session.add(message)
     except IntegrityError:
         # another transaction recorded the very same message first
-        return db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        return db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == message.dedupe_key))
     return message
+
+
+# --- an association contact's own messages ----------------------------------------------------
+
+def group_registered(contact: AssociationContact, registrations: list[Registration]) -> OutboxMessage:
+    """The contact registered these people: one message listing them, with the contact's link."""
+    ids = [registration.id for registration in registrations]
+    return _add(OutboxMessage(
+        dedupe_key=f"{MessageKind.GROUP_REGISTERED.value}:contact{contact.id}:{ids[0]}",
+        kind=MessageKind.GROUP_REGISTERED,
+        contact=contact,
+        recipient=contact.email,
+        facts={"registration_ids": ids},
+    ))
+
+
+def contact_link(contact: AssociationContact, request: ContactLinkRequest) -> OutboxMessage:
+    """The contact asked for their link again."""
+    return _add(OutboxMessage(
+        dedupe_key=f"{MessageKind.CONTACT_LINK.value}:contact{contact.id}:{request.id}",
+        kind=MessageKind.CONTACT_LINK,
+        contact=contact,
+        recipient=contact.email,
+    ))
 
 
 def _upcoming_sessions(seminar: Seminar, now: datetime) -> list[Session]:

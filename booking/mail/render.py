@@ -11,11 +11,14 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..associations.services import contact_token
 from ..calendar import ics
+from ..extensions import db
 from ..formatting import session_when
 from ..languages import INTERFACE_LANGUAGES
+from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
 from ..registrations.services import manage_token, waitlist_position
-from .models import MessageKind, OutboxMessage
+from .models import CONTACT_KINDS, MessageKind, OutboxMessage
 
 
 @dataclass
@@ -33,6 +36,10 @@ def base_url_context():
 
 
 def _subject(message: OutboxMessage) -> str:
+    if message.kind == MessageKind.GROUP_REGISTERED:
+        return _("Your registrations for your association")
+    if message.kind == MessageKind.CONTACT_LINK:
+        return _("Your link to your association's registrations")
     seminar = message.registration.seminar
     session = message.session
     when = session_when(session.starts_at, session.ends_at) if session is not None else ""
@@ -76,16 +83,28 @@ def _changed(message: OutboxMessage) -> dict | None:
     }
 
 
+def _language(preferred: str) -> str:
+    return preferred if preferred in INTERFACE_LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedEmail:
     """Render the email for an outbox row. Needs a request context (see base_url_context)."""
+    if message.kind in CONTACT_KINDS:
+        return _render_contact_message(message)
     registration = message.registration
-    language = registration.preferred_language if registration.preferred_language in INTERFACE_LANGUAGES \
-        else current_app.config["BABEL_DEFAULT_LOCALE"]
+    # A member registered without an address of their own: the contact who registered them
+    # reads this, in the contact's language, and is told whom it is about.
+    on_behalf = registration.registered_by if not registration.email else None
+    reader_name = on_behalf.full_name if on_behalf else registration.full_name
+    language = _language(on_behalf.preferred_language if on_behalf else registration.preferred_language)
     with force_locale(language):
         token = manage_token(registration)
         context = {
             "message": message,
             "registration": registration,
+            "language": language,
+            "reader_name": reader_name,
+            "on_behalf": on_behalf,
             "seminar": registration.seminar,
             "session": message.session,
             "facts": message.facts,
@@ -108,8 +127,37 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
                 registration, message.session,
                 sequence=int(message.facts.get("sequence", message.revision)),
                 attendee_email=message.recipient,
-                attendee_name=registration.full_name,
+                attendee_name=reader_name,
+                summary=_("%(title)s – %(name)s", title=registration.seminar.title, name=registration.full_name)
+                if on_behalf else None,
                 url=context["manage_url"],
                 now=now,
             )
     return rendered
+
+
+def _render_contact_message(message: OutboxMessage) -> RenderedEmail:
+    """An association contact's own message: the group they registered, or their link again."""
+    contact = message.contact
+    language = _language(contact.preferred_language)
+    with force_locale(language):
+        ids = message.facts.get("registration_ids", [])
+        registrations = list(db.session.scalars(
+            db.select(Registration).where(Registration.id.in_(ids)).order_by(Registration.id)
+        )) if ids else []
+        context = {
+            "message": message,
+            "contact": contact,
+            "language": language,
+            "seminar": registrations[0].seminar if registrations else None,
+            "people": [(r, waitlist_position(r), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
+                       for r in registrations],
+            "contact_url": url_for("associations.contact", token=contact_token(contact), _external=True),
+            "office_name": current_app.config["BOOKING_OFFICE_NAME"],
+        }
+        template = f"emails/{message.kind.value}"
+        return RenderedEmail(
+            subject=_subject(message),
+            text=render_template(f"{template}.txt", **context),
+            html=render_template(f"{template}.html", **context),
+        )

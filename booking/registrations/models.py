@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..associations.models import Association
+from ..associations.models import Association, AssociationContact
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
 from ..seminars.models import Seminar
@@ -41,8 +41,8 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def email_key(email: str) -> str:
-    return email.strip().casefold()
+def email_key(email: str | None) -> str | None:
+    return email.strip().casefold() if email and email.strip() else None
 
 
 class Registration(db.Model):
@@ -67,8 +67,10 @@ class Registration(db.Model):
     association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254))
-    email_key: Mapped[str] = mapped_column(String(254))
+    # None for a member registered by an association contact without an address of their own:
+    # their messages go to the contact (booking.mail.outbox.recipient_for).
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     preferred_language: Mapped[str] = mapped_column(String(8), default="de")
     needs: Mapped[str | None] = mapped_column(Text)
@@ -79,12 +81,16 @@ class Registration(db.Model):
     waitlist_reason: Mapped[WaitlistReason | None] = mapped_column(
         str_enum(WaitlistReason, "waitlist_reason", 30)
     )
+    # None: the person registered themselves.
+    registered_by_contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("association_contacts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     seminar: Mapped[Seminar] = relationship()
     association: Mapped[Association | None] = relationship()
+    registered_by: Mapped[AssociationContact | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Registration {self.public_id} {self.status}>"

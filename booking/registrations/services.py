@@ -14,7 +14,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
-from ..associations.models import Association
+from ..associations.models import Association, AssociationContact
 from ..database import in_write_transaction, utcnow
 from ..extensions import db
 from ..mail import outbox
@@ -39,7 +39,7 @@ class Applicant:
 
     first_name: str
     last_name: str
-    email: str
+    email: str | None  # None only for a member an association contact registers (see registered_by)
     phone: str | None = None
     preferred_language: str = "de"
     needs: str | None = None
@@ -154,6 +154,7 @@ def register_people(
     applicants: list[Applicant],
     association: Association | None,
     *,
+    registered_by: AssociationContact | None = None,
     consent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> list[Registration]:
@@ -162,9 +163,15 @@ def register_people(
     In the order given, each person gets a place while places are left and their association
     is under its maximum; the others join the waiting list in that order. Nothing is stored
     when anyone is refused.
+
+    `registered_by` is the association contact who registers the group. Members without an
+    email address are allowed only then: their messages go to the contact, who also gets one
+    message listing the whole group with their own link.
     """
     if not applicants:
         raise ValueError("register_people needs at least one applicant")
+    if registered_by is None and any(not (a.email or "").strip() for a in applicants):
+        raise ValueError("only an association contact may register someone without an email address")
     now = now or utcnow()
     seminar = lock_seminar(seminar)
     check_registrable(seminar, applicants, now)
@@ -180,8 +187,9 @@ def register_people(
             association=association,
             first_name=applicant.first_name.strip(),
             last_name=applicant.last_name.strip(),
-            email=applicant.email.strip(),
+            email=(applicant.email or "").strip() or None,
             email_key=email_key(applicant.email),
+            registered_by=registered_by,
             phone=(applicant.phone or "").strip() or None,
             preferred_language=applicant.preferred_language,
             needs=(applicant.needs or "").strip() or None,
@@ -209,6 +217,10 @@ def register_people(
         else:
             outbox.registration_waitlisted(registration)
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
+    if registered_by is not None:
+        outbox.group_registered(registered_by, registrations)
+        log.info("association contact %s registered %d people for %s",
+                 registered_by.public_id, len(registrations), seminar.slug)
     return registrations
 
 

@@ -1,0 +1,222 @@
+"""An association's contact registers members as a group, and manages them through a personal link.
+
+Pages opened with the contact's link are private (no-store) and answer 404 for a wrong token.
+The result of a group registration is shown on a page that only this browser can open (the
+registrations are remembered in the signed session cookie); the contact's link itself goes out by
+email only, so typing someone else's address into the form never opens their registrations.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from ..calendar import ics
+from ..calendar.views import calendar_response
+from ..database import utcnow
+from ..extensions import csrf, db
+from ..languages import INTERFACE_LANGUAGES
+from ..public.views import private, seminar_or_404
+from ..registrations import services as registrations
+from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
+from ..seminars.models import CLOSED_MESSAGES, Seminar
+from ..seminars.services import catalogue_entry
+from . import services
+from .forms import ContactCancelForm, GroupForm, LostLinkForm
+from .models import AssociationContact
+
+bp = Blueprint("associations", __name__)
+
+RESULT_SESSION_KEY = "group_registered"
+
+
+def current_language() -> str:
+    language = str(get_locale() or "")
+    return language if language in INTERFACE_LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def contact_or_404(token: str) -> AssociationContact:
+    contact = services.contact_for_token(token)
+    if contact is None:
+        abort(404)
+    return contact
+
+
+def people_rows(rows: list[Registration]) -> list[tuple[Registration, int | None, str | None]]:
+    """Each registration with its waiting-list position and, where one applies, why it waits."""
+    return [(r, registrations.waitlist_position(r), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
+            for r in rows]
+
+
+def outcome_message(rows: list[Registration]) -> str:
+    places = sum(1 for r in rows if r.status == RegistrationStatus.CONFIRMED)
+    waiting = len(rows) - places
+    return " ".join([
+        ngettext("%(num)d person registered:", "%(num)d people registered:", len(rows)),
+        ngettext("%(num)d with a place", "%(num)d with a place", places),
+        ngettext("and %(num)d on the waiting list.", "and %(num)d on the waiting list.", waiting),
+    ])
+
+
+# --- the group form -----------------------------------------------------------------------------
+
+def group_form(contact: AssociationContact | None) -> GroupForm:
+    data = {}
+    if contact is not None and contact.association is not None and request.method == "GET":
+        data["association_id"] = str(contact.association_id)
+    return GroupForm(associations=services.all_associations(), max_people=current_app.config["BOOKING_GROUP_MAX"],
+                     language=current_language(), known_contact=contact is not None, data=data)
+
+
+def render_group(seminar: Seminar, form: GroupForm, *, token: str | None = None, status: int = 200,
+                 refusal=None):
+    entry = catalogue_entry(seminar, utcnow())
+    closed_message = CLOSED_MESSAGES[entry.closed_reason] if entry.closed_reason else None
+    action = (url_for(".contact_group", token=token, slug=seminar.slug) if token
+              else url_for(".group", slug=seminar.slug))
+    response = current_app.make_response((render_template(
+        "associations/group.html", seminar=seminar, entry=entry, form=form, token=token, action=action,
+        closed_message=closed_message, refusal=refusal,
+    ), status))
+    return private(response) if token else response
+
+
+def group_request(seminar: Seminar, contact: AssociationContact | None, token: str | None):
+    """GET shows the form; POST adds or removes a row, or registers the whole group (PRG)."""
+    form = group_form(contact)
+    if request.method == "GET":
+        return render_group(seminar, form, token=token)
+    if "add_row" in request.form or "remove_row" in request.form:
+        # a round-trip for one row more or less: nothing is checked or stored yet
+        if form.too_many_rows:
+            form.group_errors.append(form.too_many_message())
+            return render_group(seminar, form, token=token, status=422)
+        if "add_row" in request.form:
+            added = form.add_empty_row()
+            return render_group(seminar, form, token=token, status=200 if added else 422)
+        form.remove_row(request.form["remove_row"])
+        return render_group(seminar, form, token=token)
+    if not seminar.is_open(utcnow()):
+        return render_group(seminar, form, token=token, status=409)
+    if not form.validate_on_submit():
+        return render_group(seminar, form, token=token, status=422)
+    try:
+        rows = services.register_group(seminar, contact or form.contact_details(), form.applicants(),
+                                       form.association())
+    except registrations.RegistrationRefused as refused:
+        db.session.rollback()
+        seminar = seminar_or_404(seminar.slug)
+        if refused.index is not None:
+            form.row_error(refused.index, refused.message)
+            return render_group(seminar, form, token=token, status=422)
+        return render_group(seminar, form, token=token, status=409, refusal=refused.message)
+    db.session.commit()
+    flash(outcome_message(rows), "success")
+    if token:
+        return redirect(url_for(".contact", token=token, _anchor=f"seminar-{seminar.slug}"))
+    session[RESULT_SESSION_KEY] = [r.public_id for r in rows]
+    return redirect(url_for(".group_registered"))
+
+
+# The forms check their CSRF token themselves (as the single registration form does), so a
+# stale token is shown beside the form with everything typed kept.
+@bp.route("/seminars/<slug>/group", methods=["GET", "POST"])
+@csrf.exempt
+def group(slug: str):
+    seminar = seminar_or_404(slug)
+    return group_request(seminar, None, None)
+
+
+@bp.get("/associations/registered")
+def group_registered():
+    """The outcome of the group this browser has just registered."""
+    public_ids = session.get(RESULT_SESSION_KEY) or abort(404)
+    rows = list(db.session.scalars(
+        db.select(Registration).where(Registration.public_id.in_(public_ids)).order_by(Registration.id)
+    ))
+    if not rows:
+        abort(404)
+    response = current_app.make_response(render_template(
+        "associations/registered.html", seminar=rows[0].seminar, people=people_rows(rows),
+        contact=rows[0].registered_by,
+    ))
+    return private(response)
+
+
+# --- the contact's link -------------------------------------------------------------------------
+
+@bp.get("/associations/contact/<token>")
+def contact(token: str):
+    contact = contact_or_404(token)
+    now = utcnow()
+    seminars = [(seminar, people_rows(rows), seminar.is_open(now))
+                for seminar, rows in services.contact_registrations_by_seminar(contact)]
+    response = current_app.make_response(render_template(
+        "associations/contact.html", contact=contact, token=token, seminars=seminars, now=now,
+        contact_url=url_for(".contact", token=token, _external=True),
+        feed_url=url_for(".contact_feed", token=token, _external=True),
+    ))
+    return private(response)
+
+
+@bp.route("/associations/contact/<token>/seminars/<slug>/group", methods=["GET", "POST"])
+@csrf.exempt
+def contact_group(token: str, slug: str):
+    contact = contact_or_404(token)
+    seminar = seminar_or_404(slug)
+    return group_request(seminar, contact, token)
+
+
+@bp.route("/associations/contact/<token>/registrations/<public_id>/cancel", methods=["GET", "POST"])
+def contact_cancel(token: str, public_id: str):
+    contact = contact_or_404(token)
+    registration = services.contact_registration(contact, public_id) or abort(404)
+    back = url_for(".contact", token=token, _anchor=f"seminar-{registration.seminar.slug}")
+    if request.method == "GET" and not registration.can_cancel():
+        flash(_("This registration can no longer be cancelled."), "error")
+        return redirect(back)
+    form = ContactCancelForm()
+    if form.validate_on_submit():
+        try:
+            registrations.cancel_registration(registration)
+        except registrations.CancellationRefused as refused:
+            db.session.rollback()
+            flash(str(refused.message), "error")
+            return redirect(back)
+        db.session.commit()
+        flash(_("The registration of %(name)s has been cancelled.", name=registration.full_name), "success")
+        return redirect(back)
+    response = current_app.make_response(render_template(
+        "associations/cancel.html", registration=registration, form=form, token=token, back=back,
+    ))
+    return private(response)
+
+
+@bp.get("/associations/contact/<token>/calendar.ics")
+def contact_feed(token: str):
+    contact = contact_or_404(token)
+    confirmed = [r for r in services.contact_registrations(contact) if r.status == RegistrationStatus.CONFIRMED]
+    body = ics.contact_feed(
+        confirmed,
+        name=_("Seminars of %(association)s", association=contact.association.name) if contact.association
+        else _("Seminars"),
+        summary=lambda r: _("%(title)s – %(name)s", title=r.seminar.title, name=r.full_name),
+        url=lambda r: url_for(".contact", token=token, _external=True),
+    )
+    return calendar_response(body, "association.ics")
+
+
+# --- "lost your link?" --------------------------------------------------------------------------
+
+@bp.route("/associations/lost-link", methods=["GET", "POST"])
+def lost_link():
+    form = LostLinkForm()
+    if form.validate_on_submit():
+        services.request_contact_link(form.email.data)
+        db.session.commit()
+        # the same answer whether or not the address is known, or a link went out within the hour
+        flash(_("If we know this address, we have sent the link to it. It can take a few minutes."), "success")
+        return redirect(url_for(".lost_link"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("associations/lost_link.html", form=form), status
