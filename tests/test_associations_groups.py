@@ -277,3 +277,26 @@ def test_lost_link_with_an_invalid_address_keeps_it_and_answers_422(client):
     page = response.get_data(as_text=True)
     assert 'value="not-an-address"' in page
     assert "Please enter a valid email address" in page
+
+
+# --- the coordinator's view (command line until the workspace exists) --------------------------
+
+def test_registrations_command_shows_who_registered_and_the_group(app):
+    def build():
+        seminar = make_seminar(slug="vereinsrecht")
+        make_registration(seminar, first_name="Selbst", email="selbst@example.net")
+        associations.register_group(seminar, contact_details(), [make_applicant(first_name="Ali", email=None),
+                                                                 make_applicant(first_name="Berna")],
+                                    make_association("Kulturverein"))
+    seeded(app, build)
+
+    result = app.test_cli_runner().invoke(args=["booking", "registrations", "vereinsrecht", "--csv"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "id,name,email,status,waitlist_position,association,registered_by,group"
+    self_row, ali, berna = (line.split(",") for line in lines[1:])
+    assert self_row[6] == "self" and self_row[7] == ""
+    assert ali[2] == "" and ali[5] == "Kulturverein" and ali[6] == "Aylin Kaya <vorstand@verein.example>"
+    assert ali[7] and ali[7] == berna[7]
+    assert app.test_cli_runner().invoke(args=["booking", "registrations", "nope"]).exit_code != 0

@@ -1,0 +1,62 @@
+"""`flask booking registrations SLUG`: who is registered, and who registered them, until the
+coordinator workspace shows it. Members registered together by a contact are shown as one group."""
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+from ..cli import booking_cli
+from ..extensions import db
+from ..registrations.models import Registration
+from ..registrations.services import waitlist_position
+from ..seminars.models import Seminar
+
+COLUMNS = ("id", "name", "email", "status", "waitlist_position", "association", "registered_by", "group")
+
+
+def group_label(registration: Registration) -> str:
+    """Registrations one contact made in one submission share this label ('' for a self-registration)."""
+    if registration.registered_by is None:
+        return ""
+    return f"{registration.registered_by.public_id}/{registration.created_at:%Y%m%dT%H%M%S.%f}"
+
+
+def registration_row(registration: Registration) -> dict:
+    contact = registration.registered_by
+    return {
+        "id": registration.public_id,
+        "name": registration.full_name,
+        "email": registration.email or "",
+        "status": registration.status.value,
+        "waitlist_position": waitlist_position(registration) or "",
+        "association": registration.association.name if registration.association else "",
+        "registered_by": f"{contact.full_name} <{contact.email}>" if contact else "self",
+        "group": group_label(registration),
+    }
+
+
+@booking_cli.command("registrations")
+@click.argument("slug")
+@click.option("--csv", "as_csv", is_flag=True, help="Write CSV (for a spreadsheet) instead of a table.")
+def registrations_command(slug, as_csv):
+    """List a seminar's registrations in registration order, with who registered each one
+    ("self", or the association contact) and the group it was registered in."""
+    seminar = db.session.scalar(db.select(Seminar).where(Seminar.slug == slug))
+    if seminar is None:
+        raise click.ClickException(f"no seminar {slug!r}")
+    rows = [registration_row(r) for r in db.session.scalars(
+        db.select(Registration).where(Registration.seminar_id == seminar.id).order_by(Registration.id))]
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    if not rows:
+        click.echo("no registrations")
+    for row in rows:
+        position = f" #{row['waitlist_position']}" if row["waitlist_position"] else ""
+        group = f"  group {row['group']}" if row["group"] else ""
+        click.echo(f"{row['name']:<30} {row['status']}{position:<5} {row['email'] or '(via contact)':<32} "
+                   f"{row['association']:<30} by {row['registered_by']}{group}")
