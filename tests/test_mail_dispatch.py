@@ -2,6 +2,7 @@
 import email
 import email.policy
 import mailbox
+import smtplib
 import threading
 from datetime import timedelta
 
@@ -287,3 +288,21 @@ def test_without_mail_server_messages_are_logged_and_kept(app_ctx, tmp_path):
         assert message.subject and message.body_text and message.body_html
         assert "no MAIL_SERVER" in message.attempt_log[0].detail
     assert outbox(MessageKind.INVITATION)[0].calendar.startswith("BEGIN:VCALENDAR")
+
+
+def test_an_unreachable_server_is_tried_once_per_pass(app_ctx, smtp_server, monkeypatch):
+    smtp_server.stop()
+    make_registration(make_seminar(sessions=3))
+    db.session.commit()
+    connects = []
+    original = smtplib.SMTP.connect
+
+    def counting_connect(self, *args, **kwargs):
+        connects.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", counting_connect)
+    result = dispatch_pending()
+    assert result.retried == 4
+    assert len(connects) == 1
+    assert all("ConnectionRefusedError" in m.last_error for m in outbox())

@@ -182,10 +182,15 @@ class Transport:
     def __init__(self):
         self.connection = None
         self.server = current_app.config.get("MAIL_SERVER")
+        # Once the server could not be reached, the rest of the batch waits for the next pass
+        # instead of each message waiting for its own connection timeout.
+        self.unreachable: Exception | None = None
 
     def send(self, email: CalendarMessage) -> str:
         if not self.server:
             return self._write_to_mail_log(email)
+        if self.unreachable is not None:
+            raise self.unreachable
         if self.connection is None:
             timeout = current_app.config.get("MAIL_TIMEOUT", 30)
             previous = socket.getdefaulttimeout()
@@ -193,6 +198,9 @@ class Transport:
             try:
                 connection = mail.connect()
                 connection.__enter__()
+            except (smtplib.SMTPException, OSError) as exc:
+                self.unreachable = exc
+                raise
             finally:
                 socket.setdefaulttimeout(previous)
             self.connection = connection
