@@ -9,7 +9,8 @@ import re
 
 from playwright.sync_api import expect
 
-from booking.associations.models import Association
+from booking.associations.models import Association, AssociationContact
+from booking.associations.services import contact_token
 from booking.extensions import db
 from booking.registrations import services
 from booking.registrations.models import Registration, RegistrationStatus
@@ -325,3 +326,48 @@ def test_pages_need_no_inline_script_or_style_and_the_stylesheet_applies(app, li
     })""")
     assert styles == {"bodyMargin": "0px", "headerBackground": "rgb(11, 79, 138)",
                       "dangerBackground": "rgb(176, 32, 26)", "dangerText": "rgb(255, 255, 255)"}
+
+
+# --- 6. an association's contact registers members, then manages them through their link --------
+
+def test_a_contact_registers_three_members_on_a_phone_and_cancels_one_through_the_link(app, live_server, phone_page):
+    page = phone_page
+    seeded(app, lambda: make_seminar(title="Gemeinnützigkeit", slug="gemeinnuetzigkeit", capacity=12,
+                                     max_per_association=2, sessions=2))
+    page.goto(live_server("/seminars/gemeinnuetzigkeit"))
+    page.get_by_role("link", name=re.compile("Register members")).first.tap()
+    page.get_by_label("Your first name").fill("Fatma")
+    page.get_by_label("Your last name").fill("Öztürk")
+    page.get_by_label("Your email address").fill("fatma@example.net")
+    page.get_by_label("Or type its name").fill("Frauenverein Lauterborn")
+    people = [("Samir", "Haddad", "samir@example.net"), ("Amina", "Yusuf", ""), ("Kerem", "Aydın", "kerem@example.net")]
+    for index, (first, last, email) in enumerate(people):
+        if index:
+            page.get_by_role("button", name=re.compile("Add another person")).tap()  # a round trip, no JavaScript
+        page.get_by_label("First name", exact=True).nth(index).fill(first)
+        page.get_by_label("Last name", exact=True).nth(index).fill(last)
+        if email:
+            page.get_by_label("Email address (optional)").nth(index).fill(email)
+    # what was typed survived the round trips
+    expect(page.get_by_label("First name", exact=True).first).to_have_value("Samir")
+    page.get_by_label(re.compile("agree that their details are stored")).check()
+    page.get_by_role("button", name=re.compile("^Register")).last.tap()
+
+    expect(page.get_by_text("3 people registered: 2 with a place and 1 on the waiting list.")).to_be_visible()
+    assert horizontal_overflow(page) <= 0, "the group result scrolls sideways on a phone"
+    statuses = {r.first_name: r.status for r in registrations_of(app)}
+    assert statuses == {"Samir": RegistrationStatus.CONFIRMED, "Amina": RegistrationStatus.CONFIRMED,
+                        "Kerem": RegistrationStatus.WAITLISTED}
+    assert by_email(app, "kerem@example.net").waitlist_reason == "association_limit"
+
+    with app.app_context():
+        contact = db.session.scalar(db.select(AssociationContact))
+        link = live_server(f"/associations/contact/{contact_token(contact)}")
+    page.goto(link)
+    assert horizontal_overflow(page) <= 0, "the contact's page scrolls sideways on a phone"
+    page.get_by_role("link", name="Cancel Samir Haddad").tap()
+    page.get_by_role("button", name=re.compile("cancel", re.I)).first.tap()
+    expect(page.get_by_text("The registration of Samir Haddad has been cancelled.")).to_be_visible()
+    statuses = {r.first_name: r.status for r in registrations_of(app)}
+    assert statuses == {"Samir": RegistrationStatus.CANCELLED, "Amina": RegistrationStatus.CONFIRMED,
+                        "Kerem": RegistrationStatus.CONFIRMED}
