@@ -35,7 +35,7 @@ def test_member_without_email_gets_their_messages_through_the_contact(app_ctx, s
     assert len(smtp_server.messages) == 1 + 3 + 3  # the overview; Ali's 3 messages; Berna's 3
     assert len(to_berna) == 3 and all("Ali" not in plain(m) for m in to_berna)
     subjects = [m["Subject"] for m in to_contact]
-    assert subjects[0] == "Your place: Vereinsrecht"
+    assert subjects[0] == "For Ali Demir: Your place: Vereinsrecht"
     assert subjects[-1] == "Your registrations for your association"
 
     confirmation = plain(to_contact[0])
@@ -44,7 +44,7 @@ def test_member_without_email_gets_their_messages_through_the_contact(app_ctx, s
     assert f"/registrations/{registrations.manage_token(ali)}" in confirmation
     assert "This message is about Ali Demir" in to_contact[0].get_body(("html",)).get_content()
 
-    invitations = [m for m in to_contact if m["Subject"].startswith("Invitation:")]
+    invitations = [m for m in to_contact if m["Subject"].startswith("For Ali Demir: Invitation:")]
     assert len(invitations) == 2
     for invitation in invitations:
         body = calendar_text(invitation).replace("\r\n ", "")

@@ -306,3 +306,14 @@ def test_an_unreachable_server_is_tried_once_per_pass(app_ctx, smtp_server, monk
     assert result.retried == 4
     assert len(connects) == 1
     assert all("ConnectionRefusedError" in m.last_error for m in outbox())
+
+
+def test_worker_once_drains_a_backlog_larger_than_one_batch(app, app_ctx):
+    seminar = make_seminar(sessions=4, capacity=40)
+    services.register_people(seminar, [make_applicant() for _ in range(30)], None)
+    db.session.commit()
+    assert len(outbox()) == 150
+    result = app.test_cli_runner().invoke(args=["booking", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert {m.status for m in outbox()} == {MessageStatus.SENT}

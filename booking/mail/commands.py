@@ -22,7 +22,9 @@ def worker_command(once, interval):
     message twice. Without MAIL_SERVER, emails are logged instead of sent.
     """
     interval = interval if interval is not None else current_app.config["BOOKING_WORKER_INTERVAL"]
-    server = current_app.config.get("MAIL_SERVER") or "none: emails are only logged"
+    server = current_app.config.get("MAIL_SERVER") or (
+        f"none, emails are written to {current_app.config['BOOKING_MAIL_LOG']}"
+        if current_app.config.get("BOOKING_MAIL_LOG") else "none, emails are only logged")
     click.echo(f"mail worker started (mail server: {server})")
     try:
         run_worker(once=once, interval=interval, echo=click.echo)

@@ -333,11 +333,15 @@ def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> Non
     while True:
         scheduled = schedule_reminders()
         db.session.commit()
-        result = dispatch_pending()
-        db.session.remove()
-        if result.handled or scheduled:
-            echo(f"reminders scheduled: {scheduled}; sent: {result.sent}, retried: {result.retried}, "
-                 f"failed: {result.failed}, skipped: {result.skipped}")
+        while True:  # a backlog goes out in batches until nothing is due
+            result = dispatch_pending()
+            db.session.remove()
+            if result.handled or scheduled:
+                echo(f"reminders scheduled: {scheduled}; sent: {result.sent}, retried: {result.retried}, "
+                     f"failed: {result.failed}, skipped: {result.skipped}")
+            scheduled = 0
+            if not result.handled:
+                break
         if once:
             return
         time.sleep(interval)

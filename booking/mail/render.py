@@ -115,8 +115,12 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             "office_name": current_app.config["BOOKING_OFFICE_NAME"],
         }
         template = f"emails/{message.kind.value}"
+        subject = _subject(message)
+        if on_behalf:
+            # the contact may get the same kind of email for several members: say whose it is up front
+            subject = _("For %(name)s: %(subject)s", name=registration.full_name, subject=subject)
         rendered = RenderedEmail(
-            subject=_subject(message),
+            subject=subject,
             text=render_template(f"{template}.txt", **context),
             html=render_template(f"{template}.html", **context),
         )
