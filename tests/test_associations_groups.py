@@ -149,7 +149,7 @@ def test_contact_page_lists_exactly_their_registrations(client, contact_setup):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
-    names = re.findall(r"<td>(\w+) Yılmaz \d+</td>", page)
+    names = re.findall(r"<td[^>]*>(\w+) Yılmaz \d+</td>", page)
     assert names == ["Emre", "Ali", "Berna", "Cem"] or names == ["Ali", "Berna", "Cem", "Emre"]
     assert "Derya" not in page and "Fatma" not in page
     assert "you (no email address of their own)" in page
