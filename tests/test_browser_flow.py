@@ -371,3 +371,14 @@ def test_a_contact_registers_three_members_on_a_phone_and_cancels_one_through_th
     statuses = {r.first_name: r.status for r in registrations_of(app)}
     assert statuses == {"Samir": RegistrationStatus.CANCELLED, "Amina": RegistrationStatus.CONFIRMED,
                         "Kerem": RegistrationStatus.CONFIRMED}
+
+
+def test_after_a_failed_submit_on_a_phone_the_problems_are_on_screen(app, live_server, phone_page):
+    page = phone_page
+    seeded(app, lambda: make_seminar(slug="vereinsrecht", sessions=3))
+    page.goto(live_server("/seminars/vereinsrecht"))
+    page.get_by_label("First name").fill("Leyla")
+    page.get_by_role("button", name="Register").tap()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
