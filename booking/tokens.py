@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from flask import current_app
+
+from .extensions import db
 
 
 class Linkable(Protocol):
@@ -36,12 +37,12 @@ def make_token(purpose: str, row: Linkable) -> str:
     return f"{row.public_id}.{_mac(current_app.secret_key, purpose, row.public_id, row.token_version)}"
 
 
-def resolve_token(purpose: str, token: str, load: Callable[[str], T | None]) -> T | None:
-    """The row the token opens, or None for any wrong, tampered or revoked token."""
+def resolve_token(purpose: str, token: str, model: type[T]) -> T | None:
+    """The row of `model` the token opens, or None for any wrong, tampered or revoked token."""
     public_id, dot, mac = token.partition(".")
     if not dot or not public_id or not mac or len(token) > 200:
         return None
-    row = load(public_id)
+    row = db.session.scalar(db.select(model).where(model.public_id == public_id))
     if row is None:
         return None
     keys = [current_app.secret_key, *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
@@ -50,3 +51,9 @@ def resolve_token(purpose: str, token: str, load: Callable[[str], T | None]) -> 
         # compare with every key, so the timing does not tell which one matched
         matched |= hmac.compare_digest(_mac(key, purpose, row.public_id, row.token_version), mac)
     return row if matched else None
+
+
+def revoke_tokens(row: Linkable) -> None:
+    """Every link made for this row so far stops working; new ones work."""
+    row.token_version += 1
+    db.session.flush()

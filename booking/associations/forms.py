@@ -10,16 +10,22 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from ..forms import (
+    EMAIL_INVALID,
+    MAX_LENGTH,
+    PHONE_INVALID,
+    PHONE_PATTERN,
+    AssociationChoice,
+    ParticipantFacingForm,
+    association_choice_fields,
+    strip,
+)
 from ..languages import INTERFACE_LANGUAGES
-from ..public.forms import FORM_EXPIRED_MESSAGE, strip
 from ..registrations.services import Applicant
-from .models import Association, association_name_key
-from .services import ContactDetails, find_or_create_association, get_association
-
-MAX_LENGTH = _l("Please use at most %(max)d characters.")
-EMAIL_INVALID = _l("Please enter a valid email address, for example name@example.org.")
+from .models import Association
+from .services import ContactDetails
 LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()]
 
 
@@ -59,7 +65,7 @@ class ParticipantForm(Form):
                          email=self.email.data or None, preferred_language=self.preferred_language.data)
 
 
-class GroupForm(FlaskForm):
+class GroupForm(AssociationChoice, ParticipantFacingForm):
     """The contact (unless they come from their own link), their association, and the people."""
 
     contact_first_name = StringField(
@@ -76,12 +82,8 @@ class GroupForm(FlaskForm):
     contact_phone = StringField(
         _l("Your phone (optional)"), filters=[strip],
         validators=[Optional(), Length(max=40, message=MAX_LENGTH),
-                    Regexp(r"^\+?[0-9 ()/.\-]+$",
-                           message=_l("Please enter a phone number with digits only (and + ( ) / - if needed)."))])
-    association_id = SelectField(_l("Choose from the list"), validate_choice=False, filters=[strip])
-    new_association = StringField(
-        _l("Or type its name, if it is not in the list"), filters=[strip],
-        validators=[Optional(), Length(max=200, message=MAX_LENGTH)])
+                    Regexp(PHONE_PATTERN, message=PHONE_INVALID)])
+    association_id, new_association = association_choice_fields()
     participants = FieldList(FormField(ParticipantForm), min_entries=1)
     consent = BooleanField(
         _l("The people listed agree that their details are stored to organise this seminar, "
@@ -96,10 +98,7 @@ class GroupForm(FlaskForm):
         self.max_people = max_people
         self.known_contact = known_contact
         self.group_errors: list[str] = []
-        self.association_id.choices = [SelectChoice("", _l("– not in the list –"))] + [
-            SelectChoice(str(a.id), a.name) for a in associations
-        ]
-        self.chosen_association: Association | None = None
+        self.set_association_choices(associations)
         for row in self.participants:
             if not row.preferred_language.data:
                 row.preferred_language.data = language
@@ -141,34 +140,12 @@ class GroupForm(FlaskForm):
 
     # --- validation ----------------------------------------------------------------------------
 
-    def validate_association_id(self, field):
-        if not field.data:
-            if not self.new_association.data:
-                raise ValidationError(_l("Please choose your association from the list or type its name."))
-            return
-        association = get_association(int(field.data)) if field.data.isdigit() else None
-        if association is None:
-            raise ValidationError(_l("Please choose your association from the list."))
-        self.chosen_association = association
-
-    def validate_new_association(self, field):
-        if not field.data:
-            return
-        chosen = self.chosen_association
-        if chosen is not None and chosen.name_key != association_name_key(field.data):
-            raise ValidationError(_l(
-                "You chose an association from the list and typed another name. Please keep only one."
-            ))
-
     def validate(self, extra_validators=None) -> bool:
         if self.too_many_rows:
             # a tampered form: do not even look at the rows
             self.group_errors.append(self.too_many_message())
             return False
         valid = super().validate(extra_validators)
-        csrf_field = getattr(self, "csrf_token", None)
-        if csrf_field is not None and csrf_field.errors:
-            csrf_field.errors = [FORM_EXPIRED_MESSAGE]
         if not self.filled_rows():
             self.group_errors.append(_l("Please enter at least one person."))
             valid = False
@@ -181,11 +158,6 @@ class GroupForm(FlaskForm):
 
     # --- results -------------------------------------------------------------------------------
 
-    def association(self) -> Association:
-        if self.chosen_association is not None:
-            return self.chosen_association
-        return find_or_create_association(self.new_association.data)
-
     def contact_details(self) -> ContactDetails:
         return ContactDetails(first_name=self.contact_first_name.data, last_name=self.contact_last_name.data,
                               email=self.contact_email.data, phone=self.contact_phone.data or None,
@@ -195,19 +167,12 @@ class GroupForm(FlaskForm):
         return [row.applicant() for row in self.filled_rows()]
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(ParticipantFacingForm):
     email = StringField(
         _l("Your email address"), filters=[strip],
         validators=[DataRequired(_l("Please enter your email address.")),
                     Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)])
     submit = SubmitField(_l("Send me my link"))
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        csrf_field = getattr(self, "csrf_token", None)
-        if csrf_field is not None and csrf_field.errors:
-            csrf_field.errors = [FORM_EXPIRED_MESSAGE]
-        return valid
 
 
 class ContactCancelForm(FlaskForm):

@@ -14,7 +14,7 @@ from ..mail import outbox
 from ..registrations.models import Registration
 from ..registrations.services import Applicant, register_people
 from ..seminars.models import Seminar, Session
-from ..tokens import make_token, resolve_token
+from ..tokens import make_token, resolve_token, revoke_tokens
 from .models import (
     Association,
     AssociationContact,
@@ -150,18 +150,11 @@ def contact_token(contact: AssociationContact) -> str:
 
 
 def contact_for_token(token: str) -> AssociationContact | None:
-    return resolve_token(
-        CONTACT_TOKEN_PURPOSE,
-        token,
-        lambda public_id: db.session.scalar(
-            db.select(AssociationContact).where(AssociationContact.public_id == public_id)
-        ),
-    )
+    return resolve_token(CONTACT_TOKEN_PURPOSE, token, AssociationContact)
 
 
 def revoke_contact_links(contact: AssociationContact) -> None:
-    contact.token_version += 1
-    db.session.flush()
+    revoke_tokens(contact)
 
 
 def contact_registrations(contact: AssociationContact) -> list[Registration]:

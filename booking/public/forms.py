@@ -15,8 +15,17 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from ..associations.models import Association, association_name_key
-from ..associations.services import find_or_create_association, get_association
+from ..associations.models import Association
+from ..forms import (
+    EMAIL_INVALID,
+    MAX_LENGTH,
+    PHONE_INVALID,
+    PHONE_PATTERN,
+    AssociationChoice,
+    ParticipantFacingForm,
+    association_choice_fields,
+    strip,
+)
 from ..languages import INSTRUCTION_LANGUAGES, INTERFACE_LANGUAGES
 from ..registrations.services import Applicant
 from ..seminars.models import Topic
@@ -24,13 +33,6 @@ from ..seminars.services import CatalogueFilters
 
 NEEDS_MAX_LENGTH = 2000
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-FORM_EXPIRED_MESSAGE = _l(
-    "For your security this form has expired. Please check your entries and send the form again."
-)
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 # --- catalogue filters ------------------------------------------------------------------------
@@ -94,35 +96,30 @@ class CatalogueFilterForm(FlaskForm):
 
 # --- registration -----------------------------------------------------------------------------
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(AssociationChoice, ParticipantFacingForm):
     first_name = StringField(
         _l("First name"), filters=[strip],
         validators=[DataRequired(_l("Please enter your first name.")),
-                    Length(max=100, message=_l("Please use at most %(max)d characters."))],
+                    Length(max=100, message=MAX_LENGTH)],
     )
     last_name = StringField(
         _l("Last name"), filters=[strip],
         validators=[DataRequired(_l("Please enter your last name.")),
-                    Length(max=100, message=_l("Please use at most %(max)d characters."))],
+                    Length(max=100, message=MAX_LENGTH)],
     )
     email = StringField(
         _l("Email address"), filters=[strip],
         validators=[DataRequired(_l("Please enter your email address.")),
-                    Length(max=254, message=_l("Please use at most %(max)d characters.")),
-                    Email(_l("Please enter a valid email address, for example name@example.org."))],
+                    Length(max=254, message=MAX_LENGTH),
+                    Email(EMAIL_INVALID)],
     )
     phone = StringField(
         _l("Phone (optional)"), filters=[strip],
         validators=[Optional(),
-                    Length(max=40, message=_l("Please use at most %(max)d characters.")),
-                    Regexp(r"^\+?[0-9 ()/.\-]+$",
-                           message=_l("Please enter a phone number with digits only (and + ( ) / - if needed)."))],
+                    Length(max=40, message=MAX_LENGTH),
+                    Regexp(PHONE_PATTERN, message=PHONE_INVALID)],
     )
-    association_id = SelectField(_l("Choose from the list"), validate_choice=False, filters=[strip])
-    new_association = StringField(
-        _l("Or type its name, if it is not in the list"), filters=[strip],
-        validators=[Optional(), Length(max=200, message=_l("Please use at most %(max)d characters."))],
-    )
+    association_id, new_association = association_choice_fields()
     preferred_language = SelectField(
         _l("Preferred language for messages"),
         choices=[SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()],
@@ -132,7 +129,7 @@ class RegistrationForm(FlaskForm):
         _l("Anything we should arrange for you? (optional)"), filters=[strip],
         description=_l("For example step-free access, childcare or interpreting."),
         validators=[Optional(),
-                    Length(max=NEEDS_MAX_LENGTH, message=_l("Please use at most %(max)d characters."))],
+                    Length(max=NEEDS_MAX_LENGTH, message=MAX_LENGTH)],
     )
     consent = BooleanField(
         _l("I agree that my details are stored to organise this seminar, as described in the privacy notice."),
@@ -142,43 +139,7 @@ class RegistrationForm(FlaskForm):
 
     def __init__(self, *args, associations: list[Association], **kwargs):
         super().__init__(*args, **kwargs)
-        self.association_id.choices = [SelectChoice("", _l("– not in the list –"))] + [
-            SelectChoice(str(a.id), a.name) for a in associations
-        ]
-        self.chosen_association: Association | None = None
-
-    def validate_association_id(self, field):
-        if not field.data:
-            if not self.new_association.data:
-                raise ValidationError(_l("Please choose your association from the list or type its name."))
-            return
-        association = get_association(int(field.data)) if field.data.isdigit() else None
-        if association is None:
-            raise ValidationError(_l("Please choose your association from the list."))
-        self.chosen_association = association
-
-    def validate_new_association(self, field):
-        if not field.data:
-            return
-        chosen = self.chosen_association
-        if chosen is not None and chosen.name_key != association_name_key(field.data):
-            raise ValidationError(_l(
-                "You chose an association from the list and typed another name. Please keep only one."
-            ))
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        csrf_field = getattr(self, "csrf_token", None)
-        if csrf_field is not None and csrf_field.errors:
-            # Flask-WTF's own text ("The CSRF token is missing.") means nothing to participants
-            csrf_field.errors = [FORM_EXPIRED_MESSAGE]
-        return valid
-
-    def association(self) -> Association:
-        """The chosen association, or the one with the typed name (created if new); after validate()."""
-        if self.chosen_association is not None:
-            return self.chosen_association
-        return find_or_create_association(self.new_association.data)
+        self.set_association_choices(associations)
 
     def applicant(self) -> Applicant:
         return Applicant(

@@ -19,7 +19,7 @@ from ..database import in_write_transaction, utcnow
 from ..extensions import db
 from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar
-from ..tokens import make_token, resolve_token
+from ..tokens import make_token, resolve_token, revoke_tokens
 from .models import (
     ACTIVE_STATUSES,
     Registration,
@@ -325,15 +325,8 @@ def manage_token(registration: Registration) -> str:
 
 
 def registration_for_token(token: str) -> Registration | None:
-    return resolve_token(
-        TOKEN_PURPOSE,
-        token,
-        lambda public_id: db.session.scalar(
-            db.select(Registration).where(Registration.public_id == public_id)
-        ),
-    )
+    return resolve_token(TOKEN_PURPOSE, token, Registration)
 
 
 def revoke_links(registration: Registration) -> None:
-    registration.token_version += 1
-    db.session.flush()
+    revoke_tokens(registration)
