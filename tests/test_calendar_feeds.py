@@ -76,3 +76,12 @@ def test_manage_page_offers_ics_google_and_outlook_links(app_ctx, client):
     first = seminar.sessions[0]
     assert query["text"] == ["Satzung & Vorstand"]
     assert query["dates"] == [first.starts_at.strftime("%Y%m%dT%H%M%SZ") + "/" + first.ends_at.strftime("%Y%m%dT%H%M%SZ")]
+
+
+def test_catalogue_and_seminar_pages_link_their_feeds(app_ctx, client):
+    law = make_topic(slug="vereinsrecht", name="Vereinsrecht")
+    seminar = make_seminar(topic=law)
+    db.session.commit()
+    assert 'href="/calendar.ics"' in client.get("/").get_data(as_text=True)
+    assert 'href="/calendar.ics?topic=vereinsrecht"' in client.get("/?topic=vereinsrecht").get_data(as_text=True)
+    assert f'href="/seminars/{seminar.slug}.ics"' in client.get(f"/seminars/{seminar.slug}").get_data(as_text=True)
