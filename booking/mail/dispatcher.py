@@ -64,6 +64,13 @@ class Postpone(Exception):
     pass
 
 
+class ServerUnreachable(Exception):
+    """No connection to the mail server: no message's fault, so it never makes one fail for good."""
+
+
+SERVER_DOWN_RETRY = timedelta(minutes=1)
+
+
 # --- claiming ----------------------------------------------------------------------------------
 
 def claim_due(now: datetime, limit: int) -> list[int]:
@@ -184,13 +191,13 @@ class Transport:
         self.server = current_app.config.get("MAIL_SERVER")
         # Once the server could not be reached, the rest of the batch waits for the next pass
         # instead of each message waiting for its own connection timeout.
-        self.unreachable: Exception | None = None
+        self.unreachable: str | None = None
 
     def send(self, email: CalendarMessage) -> str:
         if not self.server:
             return self._write_to_mail_log(email)
         if self.unreachable is not None:
-            raise self.unreachable
+            raise ServerUnreachable(self.unreachable)
         if self.connection is None:
             timeout = current_app.config.get("MAIL_TIMEOUT", 30)
             previous = socket.getdefaulttimeout()
@@ -199,8 +206,8 @@ class Transport:
                 connection = mail.connect()
                 connection.__enter__()
             except (smtplib.SMTPException, OSError) as exc:
-                self.unreachable = exc
-                raise
+                self.unreachable = f"{type(exc).__name__}: {exc}"
+                raise ServerUnreachable(self.unreachable) from exc
             finally:
                 socket.setdefaulttimeout(previous)
             self.connection = connection
@@ -272,6 +279,16 @@ def deliver(message: OutboxMessage, transport: Transport, now: datetime, result:
             extra_headers={"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"},
         )
         detail = transport.send(email)
+    except ServerUnreachable as exc:
+        # however long the server is down, the message waits: attempts count only what a server answered
+        message.attempts -= 1
+        message.status = MessageStatus.PENDING
+        message.next_attempt_at = now + SERVER_DOWN_RETRY
+        message.last_error = f"mail server unreachable: {exc}"
+        db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="retry",
+                                       detail=message.last_error))
+        result.retried += 1
+        return
     except Exception as exc:  # every failure is recorded on the row; none may stop the batch
         if not isinstance(exc, (smtplib.SMTPException, OSError)):
             log.exception("email %s (%s) could not be built", message.id, message.kind)
