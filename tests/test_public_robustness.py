@@ -1,0 +1,49 @@
+"""Whatever arrives in a URL or a form, the answer is a page with a 4xx (or the page itself), never a 500."""
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from booking.extensions import db
+from booking.registrations.models import Registration
+
+from tests.factories import make_registration, make_seminar
+
+NASTY = ["", ".", "..", "a.b.c", "x" * 400, "ÄÖÜ-ß", "مريم", "%00", "'; DROP TABLE seminars;--", "<script>",
+         "1", "-1", "0x10", "\u202e", "a" * 16 + "." + "b" * 43]
+
+PATHS = [
+    "/seminars/{}", "/seminars/{}.ics", "/seminars/{}/register", "/seminars/{}/group",
+    "/registrations/{}", "/registrations/{}.ics", "/registrations/{}/cancel",
+    "/associations/contact/{}", "/associations/contact/{}/calendar.ics",
+    "/?topic={}", "/?language={}", "/?month={}", "/calendar.ics?topic={}", "/?lang={}",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_odd_values_in_urls_never_give_a_server_error(client, app_ctx, path):
+    make_seminar(slug="vereinsrecht")
+    db.session.commit()
+    for value in NASTY:
+        response = client.get(path.format(quote(value, safe="")))
+        assert response.status_code < 500, (path, value, response.status_code)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(
+    st.sampled_from(["first_name", "last_name", "email", "phone", "association_id", "new_association",
+                     "preferred_language", "needs", "consent", "csrf_token", "participants-0-first_name",
+                     "participants-0-email", "participants-7-last_name", "add_row", "remove_row", "submit"]),
+    st.text(max_size=300),
+))
+def test_any_form_post_gives_4xx_or_a_redirect_and_stores_nothing_broken(client, app_ctx, fields):
+    if not db.session.scalar(db.select(db.func.count()).select_from(Registration)):
+        registration = make_registration(make_seminar(slug="vereinsrecht"))
+        db.session.commit()
+        assert registration.id
+    for path in ("/seminars/vereinsrecht/register", "/seminars/vereinsrecht/group", "/associations/lost-link"):
+        response = client.post(path, data=fields)
+        assert response.status_code < 500, (path, fields, response.status_code)
+    # without a valid CSRF token nothing new can have been stored
+    assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
