@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed-stamp
+INTEROP_INSTALLED := tests/interop/node_modules/.installed-stamp
 
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -53,8 +54,15 @@ db-upgrade: install
 demo-data: db-upgrade
 	$(FLASK) booking seed-demo --if-empty
 
+# ical.js (Thunderbird's parser) for tests/test_calendar_interop.py; re-installs only when the
+# lock file changed. libical comes from Debian: apt-get install gir1.2-ical-3.0 python3-gi.
+$(INTEROP_INSTALLED): tests/interop/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix tests/interop --no-audit --no-fund
+	@touch $@
+
 # TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
-test: install
+test: install $(INTEROP_INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every user-facing string, from code, pages and emails, into the template translators start from.
@@ -63,5 +71,5 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -o booking/translations/messages.pot .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache build *.egg-info
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info tests/interop/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

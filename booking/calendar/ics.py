@@ -306,9 +306,20 @@ def _event_zone(moments: list[datetime]) -> _ZoneDescription | None:
     changing its rules, and zones without summer time (UTC itself, Asia/Kolkata). For the latter
     a one-block VTIMEZONE without RRULE would be correct, but `ical` (Home Assistant's parser)
     then finds no onset and reads the times as UTC; UTC times are read right everywhere.
+    Also UTC when a moment falls in the hour repeated as summer time ends: its local time is
+    ambiguous, and parsers disagree (RFC 5545 and icalendar take the first occurrence, ical.js
+    and libical the second), so one of them would be an hour off.
     """
-    key = _configured_zone().key
-    return _fitting_description(key, tuple(sorted({m.astimezone(timezone.utc) for m in moments})))
+    zone = _configured_zone()
+    if any(_in_repeated_hour(m, zone) for m in moments):
+        return None
+    return _fitting_description(zone.key, tuple(sorted({m.astimezone(timezone.utc) for m in moments})))
+
+
+def _in_repeated_hour(moment: datetime, zone: ZoneInfo) -> bool:
+    """Whether the local time of `moment` in `zone` occurs twice (when the clocks go back)."""
+    local = moment.astimezone(zone)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
 def _add_timezone(cal: Calendar, description: _ZoneDescription | None) -> None:
