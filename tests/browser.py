@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 import pytest
 from werkzeug.serving import make_server
 
+from booking import CONTENT_SECURITY_POLICY  # noqa: F401  (the policy the app sends, checked by the tests)
+
 CHROMIUM = "/usr/bin/chromium"
 # Running as root needs --no-sandbox; the rest keeps Chromium from dialling out of this closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 # Long enough for a slow CI machine, short enough that a hanging page fails the test quickly.
@@ -64,15 +65,6 @@ class LiveServer:
         return self.url + path
 
 
-def add_content_security_policy(app) -> None:
-    """A strict policy on every response of the test app (the real deployment sets its own headers)."""
-
-    @app.after_request
-    def strict_csp(response):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return response
-
-
 @pytest.fixture(scope="module")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
@@ -88,7 +80,6 @@ def browser():
 
 @pytest.fixture
 def live_server(app):
-    add_content_security_policy(app)
     with LiveServer(app) as server:
         yield server
 

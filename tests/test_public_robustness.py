@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from booking.extensions import db
 from booking.registrations.models import Registration
+from booking.registrations.services import manage_token
 
 from tests.factories import make_registration, make_seminar
 
@@ -47,3 +48,14 @@ def test_any_form_post_gives_4xx_or_a_redirect_and_stores_nothing_broken(client,
         assert response.status_code < 500, (path, fields, response.status_code)
     # without a valid CSRF token nothing new can have been stored
     assert db.session.scalar(db.select(db.func.count()).select_from(Registration)) == 1
+
+
+def test_every_page_carries_a_strict_content_security_policy_and_keeps_tokens_in_house(client, app_ctx):
+    registration = make_registration(make_seminar(slug="vereinsrecht"))
+    db.session.commit()
+    for path in ("/", "/seminars/vereinsrecht", f"/registrations/{manage_token(registration)}", "/nope"):
+        headers = client.get(path).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["X-Content-Type-Options"] == "nosniff"
