@@ -85,3 +85,14 @@ def test_catalogue_and_seminar_pages_link_their_feeds(app_ctx, client):
     assert 'href="/calendar.ics"' in client.get("/").get_data(as_text=True)
     assert 'href="/calendar.ics?topic=vereinsrecht"' in client.get("/?topic=vereinsrecht").get_data(as_text=True)
     assert f'href="/seminars/{seminar.slug}.ics"' in client.get(f"/seminars/{seminar.slug}").get_data(as_text=True)
+
+
+def test_public_feeds_keep_the_online_link_for_participants(app_ctx, client):
+    seminar = make_seminar(slug="online", venue_name="", venue_address="", online_url="https://meet.example.org/v")
+    registration = make_registration(seminar)
+    db.session.commit()
+    for path in ("/seminars/online.ics", "/calendar.ics"):
+        body = client.get(path).get_data(as_text=True)
+        assert "LOCATION:Online" in body and "meet.example.org" not in body
+    own = client.get(f"/registrations/{services.manage_token(registration)}.ics").get_data(as_text=True)
+    assert "LOCATION:https://meet.example.org/v" in own

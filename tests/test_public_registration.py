@@ -7,6 +7,7 @@ import pytest
 from booking.associations.models import Association
 from booking.extensions import db
 from booking.registrations.models import Registration, RegistrationStatus
+from booking.registrations.services import manage_token
 from booking.seminars.models import Seminar, SeminarStatus, SessionStatus
 
 from tests.factories import csrf_token, make_association, make_registration, make_seminar, now
@@ -85,12 +86,18 @@ def test_seminar_page_shows_everything_and_the_form(app, client):
         assert f'autocomplete="{autocomplete}"' in page
 
 
-def test_online_seminar_shows_its_link(app, client):
-    seeded(app, lambda: make_seminar(slug="online", venue_name="", venue_address="",
-                                     online_url="https://meet.example.org/verein"))
+def test_online_seminar_keeps_its_link_for_participants(app, client):
+    seminar = seeded(app, lambda: make_seminar(slug="online", venue_name="", venue_address="",
+                                               online_url="https://meet.example.org/verein"))
     page = client.get("/seminars/online").get_data(as_text=True)
-    assert 'href="https://meet.example.org/verein"' in page
+    assert "You can take part online" in page
+    assert "https://meet.example.org/verein" not in page  # only people with a place get the link
     assert "Show on map" not in page
+    with app.app_context():
+        registration = make_registration(db.session.merge(seminar))
+        db.session.commit()
+        token = manage_token(registration)
+    assert 'href="https://meet.example.org/verein"' in client.get(f"/registrations/{token}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("slug", ["no-such-seminar", "draft"])

@@ -97,7 +97,8 @@ def feed(events: Iterable[Session], *, name: str, now: datetime | None = None,
     _add_timezone(cal, zone)
     for session in sessions:
         event = _event(session, uid=session_feed_uid(session), sequence=session.revision, zone=zone,
-                       stamp=stamp, summary=None, description=None, url=url(session) if url else None)
+                       stamp=stamp, summary=None, description=None, url=url(session) if url else None,
+                       online_link=False)  # a public feed: the meeting link is for participants
         event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
         cal.add_component(event)
     return cal.to_ical()
@@ -192,7 +193,7 @@ def _calendar(method: str, *, name: str | None = None) -> Calendar:
 
 
 def _event(session: Session, *, uid: str, sequence: int, zone: _ZoneDescription | None, stamp: datetime,
-           summary: str | None, description: str | None, url: str | None) -> Event:
+           summary: str | None, description: str | None, url: str | None, online_link: bool = True) -> Event:
     seminar = session.seminar
     event = Event()
     event.add("uid", uid)
@@ -201,7 +202,7 @@ def _event(session: Session, *, uid: str, sequence: int, zone: _ZoneDescription 
     event.add("dtend", _local(session.ends_at, zone))
     event.add("sequence", sequence)
     event.add("summary", summary or seminar.title)
-    location = _location(session)
+    location = _location(session, online_link=online_link)
     if location:
         event.add("location", location)
     text = "\n\n".join(part for part in (description if description is not None else seminar.summary, url) if part)
@@ -213,9 +214,12 @@ def _event(session: Session, *, uid: str, sequence: int, zone: _ZoneDescription 
     return event
 
 
-def _location(session: Session) -> str:
+def _location(session: Session, *, online_link: bool = True) -> str:
+    """The place; for an online session its link, which only participants' calendars get."""
     place = ", ".join(part for part in (session.place_name, session.place_address) if part)
-    return place or (session.seminar.online_url or "")
+    if place or not session.seminar.online_url:
+        return place
+    return session.seminar.online_url if online_link else "Online"
 
 
 def _organizer() -> vCalAddress:
