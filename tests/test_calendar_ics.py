@@ -21,13 +21,9 @@ from booking.extensions import db
 from booking.registrations import services as registrations
 from booking.seminars.models import SessionStatus
 
-from tests.factories import make_registration, make_seminar, now, utc
+from tests.calendar_support import STAMP, SUMMER, WINTER, YEAR, invite, session_at
+from tests.factories import make_registration, make_seminar, utc
 
-# A year ahead, so registration stays open whenever the suite runs (July 2027 while that is ahead).
-YEAR = max(2027, now().year + 1)
-SUMMER = (utc(YEAR, 7, 15, 16), utc(YEAR, 7, 15, 18, 30))   # 18:00-20:30 in Berlin (CEST, UTC+2)
-WINTER = (utc(YEAR, 1, 14, 17), utc(YEAR, 1, 14, 19, 30))   # 18:00-20:30 in Berlin (CET, UTC+1)
-STAMP = utc(YEAR - 1, 11, 2, 9, 30)
 TITLE = 'Vereinsrecht, Steuern; "Grundlagen" – Ümit\'s Kurs'
 
 
@@ -39,16 +35,6 @@ def seminar(app_ctx):
 @pytest.fixture
 def registration(seminar):
     return make_registration(seminar, first_name="Ayşe", last_name="Çelik", email="ayse.celik@example.net")
-
-
-def session_at(seminar, starts_at):
-    return next(s for s in seminar.sessions if s.starts_at == starts_at)
-
-
-def invite(registration, session, sequence=0, **overrides):
-    values = {"sequence": sequence, "attendee_email": registration.email,
-              "attendee_name": registration.full_name, "now": STAMP} | overrides
-    return ics.invitation(registration, session, **values)
 
 
 def parse_everywhere(data: bytes):

@@ -30,7 +30,8 @@ from booking.extensions import db
 from booking.registrations import services as registrations
 from booking.seminars.models import SessionStatus
 
-from tests.factories import make_registration, make_seminar, now, utc
+from tests.calendar_support import STAMP, SUMMER, WINTER, YEAR, invite, session_at
+from tests.factories import make_registration, make_seminar, utc
 
 INTEROP = Path(__file__).parent / "interop"
 ICALJS_SCRIPT = INTEROP / "icaljs_times.mjs"
@@ -38,11 +39,6 @@ LIBICAL_SCRIPT = INTEROP / "libical_times.py"
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with PyGObject; the project venv has no gi
 
 BERLIN = ZoneInfo("Europe/Berlin")
-# A year ahead, so registration stays open whenever the suite runs (2027 while that is ahead).
-YEAR = max(2027, now().year + 1)
-SUMMER = (utc(YEAR, 7, 15, 16), utc(YEAR, 7, 15, 18, 30))   # 18:00-20:30 in Berlin (CEST, UTC+2)
-WINTER = (utc(YEAR, 1, 14, 17), utc(YEAR, 1, 14, 19, 30))   # 18:00-20:30 in Berlin (CET, UTC+1)
-STAMP = utc(YEAR - 1, 11, 2, 9, 30)
 TITLE = "Vereinsrecht: Satzung, Vorstand; „Kasse“ – مريم"
 PARSERS = ("ical.js", "libical")
 
@@ -144,16 +140,6 @@ def seminar(app_ctx):
 @pytest.fixture
 def registration(seminar):
     return make_registration(seminar, first_name="مريم", last_name="Çelik-Ağaoğlu", email="meryem@example.net")
-
-
-def session_at(seminar, starts_at):
-    return next(s for s in seminar.sessions if s.starts_at == starts_at)
-
-
-def invite(registration, session, sequence=0, **overrides):
-    values = {"sequence": sequence, "attendee_email": registration.email,
-              "attendee_name": registration.full_name, "now": STAMP} | overrides
-    return ics.invitation(registration, session, **values)
 
 
 # --- Times -----------------------------------------------------------------------------------------
