@@ -11,6 +11,9 @@ INTEROP_INSTALLED := tests/interop/node_modules/.installed-stamp
 
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in emails point at the address `make run` serves on (unless set in the environment).
+BOOKING_BASE_URL ?= http://$(HOST):$(PORT)
+export BOOKING_BASE_URL
 PYTEST_ARGS ?=
 
 # Local runs use the development configuration: a SQLite file in instance/ and a dev-only
