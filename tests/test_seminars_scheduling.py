@@ -109,3 +109,18 @@ def test_manage_page_of_a_cancelled_seminar_says_so(app_ctx, client):
     assert "This seminar has been cancelled" in page
     assert "You have a place" not in page
     assert "Cancel my registration" not in page
+
+
+def test_sessions_command_lists_the_ids_to_move(app, app_ctx):
+    seminar = make_seminar(slug="kasse", sessions=2, title="Vereinskasse")
+    scheduling.cancel_session(seminar.sessions[1])
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["booking", "sessions", "kasse"])
+    assert result.exit_code == 0, result.output
+    assert "kasse [published] Vereinskasse" in result.output
+    first, second = seminar.sessions
+    assert f"session {first.id} " in result.output and "scheduled" in result.output
+    assert f"session {second.id} " in result.output and "cancelled revision 1" in result.output
+    missing = runner.invoke(args=["booking", "sessions", "nope"])
+    assert missing.exit_code != 0 and "no seminar 'nope'" in missing.output

@@ -8,7 +8,7 @@ import click
 
 from ..cli import booking_cli
 from ..extensions import db
-from ..formatting import local_zone
+from ..formatting import local_zone, to_local
 from .models import Seminar, Session
 from .scheduling import ScheduleChangeRefused, cancel_seminar, cancel_session, change_session
 
@@ -21,6 +21,25 @@ def _local_datetime(value: str | None) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{value!r}: use 'YYYY-MM-DD HH:MM' in local time") from None
     return parsed.replace(tzinfo=local_zone())
+
+
+@booking_cli.command("sessions")
+@click.argument("slug", required=False)
+def sessions_command(slug):
+    """List seminars and their sessions with the IDs the other commands take (one seminar with SLUG)."""
+    query = db.select(Seminar).order_by(Seminar.id)
+    if slug:
+        query = query.where(Seminar.slug == slug)
+    seminars = list(db.session.scalars(query))
+    if slug and not seminars:
+        raise click.ClickException(f"no seminar {slug!r}")
+    for seminar in seminars:
+        click.echo(f"{seminar.slug} [{seminar.status}] {seminar.title}")
+        for session in seminar.sessions:
+            start, end = to_local(session.starts_at), to_local(session.ends_at)
+            place = session.place_name or ("online" if seminar.online_url else "")
+            click.echo(f"  session {session.id:<5} {start:%Y-%m-%d %H:%M}-{end:%H:%M}  {session.status:<9} "
+                       f"revision {session.revision}  {place}")
 
 
 @booking_cli.command("move-session")
