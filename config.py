@@ -55,6 +55,7 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    MAIL_DEBUG = _env_bool("MAIL_DEBUG", False)  # Flask-Mail would follow DEBUG and print every SMTP line
     MAIL_SUPPRESS_SEND = False  # delivery is the dispatcher's; tests use a real SMTP server
     MAIL_DEFAULT_SENDER = BOOKING_MAIL_SENDER
 
