@@ -1,5 +1,5 @@
 """Every model, imported in one place for metadata, migrations and the shell."""
-from .associations.models import Association, AssociationContact, ContactLinkRequest  # noqa: F401
+from .associations.models import Association, AssociationContact, LinkRequest  # noqa: F401
 from .registrations.models import Registration  # noqa: F401
 from .seminars.models import Seminar, Session, Topic  # noqa: F401
 from .mail.models import DeliveryAttempt, OutboxMessage  # noqa: F401

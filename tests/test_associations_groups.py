@@ -1,18 +1,17 @@
-"""Group registration by an association's contact: the rules, the contact's link, "lost your link?"."""
+"""Group registration by an association's contact: the rules, the contact's link and page."""
 import re
-from datetime import timedelta
 
 import pytest
 
 from booking.associations import services as associations
-from booking.associations.models import AssociationContact, ContactLinkRequest
+from booking.associations.models import AssociationContact
 from booking.associations.services import ContactDetails
 from booking.extensions import db
 from booking.mail.models import MessageKind, OutboxMessage
 from booking.registrations import services as registrations
 from booking.registrations.models import Registration, RegistrationStatus, WaitlistReason
 
-from tests.factories import csrf_token, make_applicant, make_association, make_registration, make_seminar, now
+from tests.factories import csrf_token, make_applicant, make_association, make_registration, make_seminar
 
 
 def contact_details(**overrides) -> ContactDetails:
@@ -233,50 +232,6 @@ def test_contact_adds_further_members_from_their_page(app, client, contact_setup
         gul = db.session.scalar(db.select(Registration).where(Registration.first_name == "Gül"))
         assert gul.registered_by.email == "vorstand@verein.example"
         assert gul.status == RegistrationStatus.CONFIRMED
-
-
-# --- "lost your link?" ------------------------------------------------------------------------
-
-def test_lost_link_answers_the_same_and_sends_at_most_one_email_per_hour(app, client):
-    seeded(app, lambda: associations.register_group(make_seminar(), contact_details(), members(1),
-                                                    make_association()))
-
-    def ask(email):
-        response = client.post("/associations/lost-link",
-                               data={"csrf_token": csrf_token(client, "/associations/lost-link"), "email": email})
-        follow = client.get(response.headers["Location"]).get_data(as_text=True)
-        return response.status_code, response.headers["Location"], re.search(r'<p class="flash[^>]*>(.*?)</p>', follow).group(1)
-
-    known = ask("Vorstand@Verein.example")
-    unknown = ask("nobody@example.net")
-    again = ask("vorstand@verein.example")
-
-    assert known == unknown == again
-    assert known[0] == 302 and "If we know this address" in known[2]
-    with app.app_context():
-        links = outbox(MessageKind.CONTACT_LINK)
-        assert [m.recipient for m in links] == ["vorstand@verein.example"]
-        assert db.session.scalar(db.select(db.func.count(ContactLinkRequest.id))) == 1
-
-
-def test_lost_link_sends_again_after_an_hour(app_ctx):
-    associations.register_group(make_seminar(), contact_details(), members(1), make_association())
-    start = now()
-
-    associations.request_contact_link("vorstand@verein.example", now=start)
-    associations.request_contact_link("vorstand@verein.example", now=start + timedelta(minutes=59))
-    associations.request_contact_link("vorstand@verein.example", now=start + timedelta(minutes=61))
-
-    assert len(outbox(MessageKind.CONTACT_LINK)) == 2
-
-
-def test_lost_link_with_an_invalid_address_keeps_it_and_answers_422(client):
-    response = client.post("/associations/lost-link",
-                           data={"csrf_token": csrf_token(client, "/associations/lost-link"), "email": "not-an-address"})
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
-    assert 'value="not-an-address"' in page
-    assert "Please enter a valid email address" in page
 
 
 # --- the coordinator's view (command line until the workspace exists) --------------------------

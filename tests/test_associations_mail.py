@@ -58,23 +58,3 @@ def test_member_without_email_gets_their_messages_through_the_contact(app_ctx, s
     assert "No email address: we send this person's messages and calendar invitations to you." in overview
     token = associations.contact_token(ali.registered_by)
     assert f"/associations/contact/{token}" in overview
-
-
-def test_lost_link_email_carries_the_contact_link(app_ctx, smtp_server):
-    rows = associations.register_group(make_seminar(), CONTACT, [make_applicant()], make_association())
-    db.session.commit()
-    dispatch_pending()
-    db.session.commit()
-    before = len(smtp_server.messages)
-
-    associations.request_contact_link("vorstand@verein.example")
-    associations.request_contact_link("vorstand@verein.example")
-    associations.request_contact_link("unknown@verein.example")
-    db.session.commit()
-    dispatch_pending()
-    db.session.commit()
-
-    new = smtp_server.messages[before:]
-    assert [m["To"] for m in new] == ["vorstand@verein.example"]
-    assert new[0]["Subject"] == "Your link to your association's registrations"
-    assert f"/associations/contact/{associations.contact_token(rows[0].registered_by)}" in plain(new[0])

@@ -167,13 +167,5 @@ class GroupForm(AssociationChoice, ParticipantFacingForm):
         return [row.applicant() for row in self.filled_rows()]
 
 
-class LostLinkForm(ParticipantFacingForm):
-    email = StringField(
-        _l("Your email address"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your email address.")),
-                    Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)])
-    submit = SubmitField(_l("Send me my link"))
-
-
 class ContactCancelForm(FlaskForm):
     submit = SubmitField(_l("Yes, cancel this registration"))

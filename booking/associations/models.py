@@ -90,14 +90,16 @@ class AssociationContact(db.Model):
         return f"{self.first_name} {self.last_name}"
 
 
-class ContactLinkRequest(db.Model):
-    """A "lost your link?" request that sent the link: at most one per contact and hour (see services)."""
+class LinkRequest(db.Model):
+    """A "lost your link?" request that sent links to an address: at most one per address and hour.
 
-    __tablename__ = "contact_link_requests"
-    __table_args__ = (Index("ix_contact_link_requests_contact_time", "contact_id", "requested_at"),)
+    Keyed by the address, not by a person: one address can be a contact's and several
+    registrations' at once, and all their links go out in one email.
+    """
+
+    __tablename__ = "link_requests"
+    __table_args__ = (Index("ix_link_requests_email_time", "email_key", "requested_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("association_contacts.id", ondelete="CASCADE"))
+    email_key: Mapped[str] = mapped_column(String(254))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    contact: Mapped[AssociationContact] = relationship()

@@ -11,14 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from ..database import utcnow
 from ..extensions import db
 from ..mail import outbox
-from ..registrations.models import Registration
+from ..registrations.models import ACTIVE_STATUSES, Registration
 from ..registrations.services import Applicant, register_people
 from ..seminars.models import Seminar, Session
 from ..tokens import make_token, resolve_token, revoke_tokens
 from .models import (
     Association,
     AssociationContact,
-    ContactLinkRequest,
+    LinkRequest,
     LegalForm,
     association_name_key,
     clean_association_name,
@@ -183,29 +183,41 @@ def contact_registration(contact: AssociationContact, public_id: str) -> Registr
     )
 
 
-def request_contact_link(email: str, *, now: datetime | None = None) -> None:
-    """Send a contact their link again, at most once per LINK_REQUEST_INTERVAL.
+def request_links(email: str, *, now: datetime | None = None) -> None:
+    """Send an address every personal link it has, at most once per LINK_REQUEST_INTERVAL.
 
+    The links: the contact link (if the address is an association contact's) and the manage
+    link of each active registration with this address for a seminar not yet over, in one email.
     Returns nothing and raises nothing either way, so that the caller cannot tell (and cannot
-    show) whether the address is known. The contact's row is locked while deciding, so two
-    requests at the same moment send one email (on SQLite, the write transaction does that).
+    show) whether the address is known. The rows behind the links are locked while deciding,
+    so two requests at the same moment send one email (on SQLite, the write transaction does that).
     """
     now = now or utcnow()
+    key = contact_email_key(email)
     contact = db.session.scalar(
-        db.select(AssociationContact)
-        .where(AssociationContact.email_key == contact_email_key(email))
-        .with_for_update()
+        db.select(AssociationContact).where(AssociationContact.email_key == key).with_for_update()
     )
+    registrations = [
+        registration for registration in db.session.scalars(
+            db.select(Registration)
+            .where(Registration.email_key == key, Registration.status.in_(ACTIVE_STATUSES))
+            .order_by(Registration.id)
+            .with_for_update(of=Registration)
+        )
+        if registration.seminar.last_end is not None and registration.seminar.last_end > now
+    ]
+    if contact is None and not registrations:
+        return
     recent = db.session.scalar(
-        db.select(ContactLinkRequest.id)
-        .where(ContactLinkRequest.contact_id == (contact.id if contact is not None else None),
-               ContactLinkRequest.requested_at > now - LINK_REQUEST_INTERVAL)
+        db.select(LinkRequest.id)
+        .where(LinkRequest.email_key == key, LinkRequest.requested_at > now - LINK_REQUEST_INTERVAL)
         .limit(1)
     )
-    if contact is None or recent is not None:
+    if recent is not None:
         return
-    request = ContactLinkRequest(contact=contact, requested_at=now)
+    request = LinkRequest(email_key=key, requested_at=now)
     db.session.add(request)
     db.session.flush()
-    outbox.contact_link(contact, request)
-    log.info("association contact %s: link sent again", contact.public_id)
+    outbox.links(request, contact, registrations)
+    log.info("links sent again: contact %s, %d registrations",
+             contact.public_id if contact is not None else "-", len(registrations))

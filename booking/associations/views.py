@@ -23,7 +23,7 @@ from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, Regis
 from ..seminars.models import CLOSED_MESSAGES, Seminar
 from ..seminars.services import catalogue_entry
 from . import services
-from .forms import ContactCancelForm, GroupForm, LostLinkForm
+from .forms import ContactCancelForm, GroupForm
 from .models import AssociationContact
 
 bp = Blueprint("associations", __name__)
@@ -209,14 +209,7 @@ def contact_feed(token: str):
 
 # --- "lost your link?" --------------------------------------------------------------------------
 
-@bp.route("/associations/lost-link", methods=["GET", "POST"])
+@bp.get("/associations/lost-link")
 def lost_link():
-    form = LostLinkForm()
-    if form.validate_on_submit():
-        services.request_contact_link(form.email.data)
-        db.session.commit()
-        # the same answer whether or not the address is known, or a link went out within the hour
-        flash(_("If we know this address, we have sent the link to it. It can take a few minutes."), "success")
-        return redirect(url_for(".lost_link"))
-    status = 422 if request.method == "POST" else 200
-    return render_template("associations/lost_link.html", form=form), status
+    """The page moved: it now sends every link an address has, a contact's and a participant's."""
+    return redirect(url_for("public.lost_link"), 301)

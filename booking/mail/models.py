@@ -25,10 +25,11 @@ class MessageKind(enum.StrEnum):
     REMINDER = "reminder"
     # to an association contact, not about one registration:
     GROUP_REGISTERED = "group_registered"  # the people just registered, and the contact's link
-    CONTACT_LINK = "contact_link"  # the link again, asked for on the "lost your link?" page
+    LINKS = "links"  # every personal link of an address again, asked for on the "lost your link?" page
 
 
-CONTACT_KINDS = (MessageKind.GROUP_REGISTERED, MessageKind.CONTACT_LINK)
+# Messages not about one registration's state: nothing that happens later makes them pointless.
+CONTACT_KINDS = (MessageKind.GROUP_REGISTERED, MessageKind.LINKS)
 
 
 CALENDAR_KINDS = (MessageKind.INVITATION, MessageKind.SESSION_CANCEL)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from ..associations.models import AssociationContact, ContactLinkRequest
+from ..associations.models import AssociationContact, LinkRequest
 from ..database import utcnow
 from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
@@ -81,13 +81,18 @@ def group_registered(contact: AssociationContact, registrations: list[Registrati
     ))
 
 
-def contact_link(contact: AssociationContact, request: ContactLinkRequest) -> OutboxMessage:
-    """The contact asked for their link again."""
+def links(request: LinkRequest, contact: AssociationContact | None,
+          registrations: list[Registration]) -> OutboxMessage:
+    """Someone asked for their links again: one email with the contact link and every manage link."""
+    if contact is None and not registrations:
+        raise ValueError("no link to send")
     return _add(OutboxMessage(
-        dedupe_key=f"{MessageKind.CONTACT_LINK.value}:contact{contact.id}:{request.id}",
-        kind=MessageKind.CONTACT_LINK,
+        dedupe_key=f"{MessageKind.LINKS.value}:{request.id}",
+        kind=MessageKind.LINKS,
         contact=contact,
-        recipient=contact.email,
+        registration=None if contact is not None else registrations[-1],
+        recipient=contact.email if contact is not None else registrations[-1].email,
+        facts={"registration_ids": [registration.id for registration in registrations]},
     ))
 
 

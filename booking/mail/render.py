@@ -38,8 +38,8 @@ def base_url_context():
 def _subject(message: OutboxMessage) -> str:
     if message.kind == MessageKind.GROUP_REGISTERED:
         return _("Your registrations for your association")
-    if message.kind == MessageKind.CONTACT_LINK:
-        return _("Your link to your association's registrations")
+    if message.kind == MessageKind.LINKS:
+        return _("Your personal links")
     seminar = message.registration.seminar
     session = message.session
     when = session_when(session.starts_at, session.ends_at) if session is not None else ""
@@ -89,6 +89,8 @@ def _language(preferred: str) -> str:
 
 def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedEmail:
     """Render the email for an outbox row. Needs a request context (see base_url_context)."""
+    if message.kind == MessageKind.LINKS:
+        return _render_links_message(message)
     if message.kind in CONTACT_KINDS:
         return _render_contact_message(message)
     registration = message.registration
@@ -164,4 +166,32 @@ def _render_contact_message(message: OutboxMessage) -> RenderedEmail:
             subject=_subject(message),
             text=render_template(f"{template}.txt", **context),
             html=render_template(f"{template}.html", **context),
+        )
+
+
+def _render_links_message(message: OutboxMessage) -> RenderedEmail:
+    """Every personal link of one address, asked for again on the "lost your link?" page."""
+    contact = message.contact
+    ids = message.facts.get("registration_ids", [])
+    registrations = list(db.session.scalars(
+        db.select(Registration).where(Registration.id.in_(ids)).order_by(Registration.id)
+    )) if ids else []
+    reader = contact if contact is not None else registrations[-1]
+    language = _language(reader.preferred_language)
+    with force_locale(language):
+        context = {
+            "message": message,
+            "language": language,
+            "reader_name": reader.full_name,
+            "links": [{"registration": r, "position": waitlist_position(r),
+                       "url": url_for("public.manage", token=manage_token(r), _external=True)}
+                      for r in registrations],
+            "contact_url": url_for("associations.contact", token=contact_token(contact), _external=True)
+            if contact is not None else None,
+            "office_name": current_app.config["BOOKING_OFFICE_NAME"],
+        }
+        return RenderedEmail(
+            subject=_subject(message),
+            text=render_template("emails/links.txt", **context),
+            html=render_template("emails/links.html", **context),
         )

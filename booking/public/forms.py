@@ -152,5 +152,14 @@ class RegistrationForm(AssociationChoice, ParticipantFacingForm):
         )
 
 
+class LostLinkForm(ParticipantFacingForm):
+    email = StringField(
+        _l("Your email address"), filters=[strip],
+        validators=[DataRequired(_l("Please enter your email address.")),
+                    Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)],
+        description=_l("The address you registered with."))
+    submit = SubmitField(_l("Send me my link"))
+
+
 class CancelForm(FlaskForm):
     submit = SubmitField(_l("Yes, cancel my registration"))

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..associations.services import all_associations
+from ..associations.services import all_associations, request_links
 from ..database import utcnow
 from ..extensions import csrf, db
 from ..languages import INTERFACE_LANGUAGES
@@ -31,7 +31,7 @@ from ..seminars.services import (
     published_seminar_by_slug,
     upcoming_catalogue,
 )
-from .forms import CancelForm, CatalogueFilterForm, RegistrationForm
+from .forms import CancelForm, CatalogueFilterForm, LostLinkForm, RegistrationForm
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,21 @@ def cancel(token: str):
         "public/cancel.html", registration=registration, form=form, token=token,
     ))
     return private(response)
+
+
+# --- "lost your link?" --------------------------------------------------------------------------
+
+@bp.route("/lost-link", methods=["GET", "POST"])
+def lost_link():
+    form = LostLinkForm()
+    if form.validate_on_submit():
+        request_links(form.email.data)
+        db.session.commit()
+        # the same answer whether or not the address is known, or links went out within the hour
+        flash(_("If we know this address, we have sent your links to it. It can take a few minutes."), "success")
+        return redirect(url_for(".lost_link"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("public/lost_link.html", form=form), status
 
 
 # --- information ------------------------------------------------------------------------------
