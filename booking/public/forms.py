@@ -158,7 +158,7 @@ class LostLinkForm(ParticipantFacingForm):
         validators=[DataRequired(_l("Please enter your email address.")),
                     Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)],
         description=_l("The address you registered with."))
-    submit = SubmitField(_l("Send me my link"))
+    submit = SubmitField(_l("Send me my links"))
 
 
 class CancelForm(FlaskForm):
