@@ -1,7 +1,10 @@
 """What the calendar tests share: sessions on both sides of summer time, a fixed DTSTAMP, invitations."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from booking.calendar import ics
+from booking.extensions import db
 
 from tests.factories import now, utc
 
@@ -21,3 +24,16 @@ def invite(registration, session, sequence=0, **overrides):
     values = {"sequence": sequence, "attendee_email": registration.email,
               "attendee_name": registration.full_name, "now": STAMP} | overrides
     return ics.invitation(registration, session, **values)
+
+
+def invite_move_cancel(registration, session):
+    """The three objects one event goes through: the invitation, an update an hour later, the cancellation."""
+    first = invite(registration, session, sequence=0)
+    session.starts_at += timedelta(hours=1)
+    session.ends_at += timedelta(hours=1)
+    session.revision += 1
+    db.session.flush()
+    update = invite(registration, session, sequence=1, now=STAMP + timedelta(days=1))
+    cancel = ics.cancellation(registration, session, sequence=2, attendee_email=registration.email,
+                              attendee_name=registration.full_name, now=STAMP + timedelta(days=2))
+    return first, update, cancel

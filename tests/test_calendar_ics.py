@@ -21,7 +21,7 @@ from booking.extensions import db
 from booking.registrations import services as registrations
 from booking.seminars.models import SessionStatus
 
-from tests.calendar_support import STAMP, SUMMER, WINTER, YEAR, invite, session_at
+from tests.calendar_support import STAMP, SUMMER, WINTER, YEAR, invite, invite_move_cancel, session_at
 from tests.factories import make_registration, make_seminar, utc
 
 TITLE = 'Vereinsrecht, Steuern; "Grundlagen" – Ümit\'s Kurs'
@@ -162,14 +162,7 @@ def test_a_wrong_vtimezone_rule_would_be_caught(seminar, registration):
 
 def test_update_and_cancellation_keep_the_uid_and_raise_the_sequence(seminar, registration):
     session = session_at(seminar, SUMMER[0])
-    first = invite(registration, session, sequence=0)
-    session.starts_at += timedelta(hours=1)
-    session.ends_at += timedelta(hours=1)
-    session.revision += 1
-    db.session.flush()
-    update = invite(registration, session, sequence=1, now=STAMP + timedelta(days=1))
-    cancel = ics.cancellation(registration, session, sequence=2, attendee_email=registration.email,
-                              attendee_name=registration.full_name, now=STAMP + timedelta(days=2))
+    first, update, cancel = invite_move_cancel(registration, session)
 
     objects = [parse_everywhere(data) for data in (first, update, cancel)]
     events = [cal.walk("VEVENT")[0] for cal, _, _ in objects]

@@ -30,7 +30,7 @@ from booking.extensions import db
 from booking.registrations import services as registrations
 from booking.seminars.models import SessionStatus
 
-from tests.calendar_support import STAMP, SUMMER, WINTER, YEAR, invite, session_at
+from tests.calendar_support import STAMP, SUMMER, WINTER, YEAR, invite, invite_move_cancel, session_at
 from tests.factories import make_registration, make_seminar, utc
 
 INTEROP = Path(__file__).parent / "interop"
@@ -268,14 +268,7 @@ def test_an_explicit_summary_with_escapes_round_trips(clients, seminar, registra
 
 def test_an_update_and_the_cancellation_read_back_as_the_same_event(clients, seminar, registration):
     session = session_at(seminar, SUMMER[0])
-    first = invite(registration, session, sequence=0)
-    session.starts_at += timedelta(hours=1)
-    session.ends_at += timedelta(hours=1)
-    session.revision += 1
-    db.session.flush()
-    update = invite(registration, session, sequence=1, now=STAMP + timedelta(days=1))
-    cancel = ics.cancellation(registration, session, sequence=2, attendee_email=registration.email,
-                              attendee_name=registration.full_name, now=STAMP + timedelta(days=2))
+    first, update, cancel = invite_move_cancel(registration, session)
 
     read = [clients(data) for data in (first, update, cancel)]
     uid = ics.registration_event_uid(registration, session)
