@@ -18,7 +18,7 @@ from ..formatting import session_when
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
 from ..registrations.services import manage_token, waitlist_position
-from .models import CONTACT_KINDS, MessageKind, OutboxMessage
+from .models import CALENDAR_KINDS, CONTACT_KINDS, MessageKind, OutboxMessage
 
 
 @dataclass
@@ -126,7 +126,7 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             text=render_template(f"{template}.txt", **context),
             html=render_template(f"{template}.html", **context),
         )
-        if message.kind in (MessageKind.INVITATION, MessageKind.SESSION_CANCEL):
+        if message.kind in CALENDAR_KINDS:
             build = ics.invitation if message.kind == MessageKind.INVITATION else ics.cancellation
             rendered.method = "REQUEST" if message.kind == MessageKind.INVITATION else "CANCEL"
             rendered.calendar = build(

@@ -87,16 +87,22 @@ def catalogue_entry(seminar: Seminar, now: datetime, counts=None) -> CatalogueEn
     return CatalogueEntry(seminar, places_left, waitlisted, availability, reason)
 
 
+def _upcoming_seminar_ids(now: datetime):
+    """Published seminars with a scheduled session still to come (a subquery)."""
+    return (
+        db.select(Session.seminar_id)
+        .join(Session.seminar)
+        .where(Seminar.status == SeminarStatus.PUBLISHED,
+               Session.status == SessionStatus.SCHEDULED, Session.ends_at > now)
+    )
+
+
 def upcoming_catalogue(now: datetime, filters: CatalogueFilters | None = None) -> list[CatalogueMonth]:
     """Published seminars with a session still to come, by month of their first session."""
     filters = filters or CatalogueFilters()
-    upcoming = (
-        db.select(Session.seminar_id)
-        .where(Session.status == SessionStatus.SCHEDULED, Session.ends_at > now)
-    )
     query = (
         db.select(Seminar)
-        .where(Seminar.status == SeminarStatus.PUBLISHED, Seminar.id.in_(upcoming))
+        .where(Seminar.id.in_(_upcoming_seminar_ids(now)))
         .options(selectinload(Seminar.sessions))
     )
     if filters.topic:
@@ -109,7 +115,7 @@ def upcoming_catalogue(now: datetime, filters: CatalogueFilters | None = None) -
     counts = registration_counts([s.id for s in seminars])
     months: dict[date, CatalogueMonth] = {}
     for seminar in seminars:
-        month = to_local(seminar.first_start).date().replace(day=1)
+        month = month_of(seminar.first_start)
         if filters.month and month.strftime("%Y-%m") != filters.month:
             continue
         months.setdefault(month, CatalogueMonth(month)).entries.append(
@@ -118,6 +124,15 @@ def upcoming_catalogue(now: datetime, filters: CatalogueFilters | None = None) -
     return list(months.values())
 
 
+def month_of(moment: datetime) -> date:
+    return to_local(moment).date().replace(day=1)
+
+
 def catalogue_months(now: datetime) -> list[date]:
-    """The months in which published upcoming seminars start, for the month filter."""
-    return [group.month for group in upcoming_catalogue(now)]
+    """The months in which published upcoming seminars start, for the month filter (one small query)."""
+    first_starts = db.session.scalars(
+        db.select(func.min(Session.starts_at))
+        .where(Session.status == SessionStatus.SCHEDULED, Session.seminar_id.in_(_upcoming_seminar_ids(now)))
+        .group_by(Session.seminar_id)
+    )
+    return sorted({month_of(start) for start in first_starts})
