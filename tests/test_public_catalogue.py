@@ -147,3 +147,16 @@ def test_page_language_and_direction_follow_the_switcher(client):
     page = client.get("/?lang=de").get_data(as_text=True)
     assert '<html lang="de" dir="ltr">' in page
     assert 'href="/?lang=tr"' in page
+
+
+def test_month_filter_offers_the_months_of_upcoming_published_seminars_only(app, client):
+    def build():
+        soon = make_seminar(title="Soon", sessions=[at(5)])
+        later = make_seminar(title="Later", sessions=[at(70)])
+        make_seminar(title="Draft", status=SeminarStatus.DRAFT, sessions=[at(130)])
+        return sorted({month_key(soon), month_key(later)})
+
+    months = seeded(app, build)
+    page = client.get("/").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="month"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'value="(\d{4}-\d{2})"', select) == months
