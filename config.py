@@ -65,6 +65,11 @@ class Config:
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     SERVER_NAME = os.environ.get("SERVER_NAME") or None
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours must still submit
+    # Requests are small forms: a group of BOOKING_GROUP_MAX people with the longest texts in every
+    # field fits many times over; anything bigger is refused (413) before it is parsed.
+    MAX_CONTENT_LENGTH = int(os.environ.get("BOOKING_MAX_REQUEST_BYTES", str(256 * 1024)))
+    MAX_FORM_MEMORY_SIZE = 64 * 1024  # one field; the longest (needs, 2,000 characters) takes at most 24 KiB
+    MAX_FORM_PARTS = 40 + 6 * (BOOKING_GROUP_MAX + 1)  # the group form's fields, with room to spare
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, abort, has_request_context, render_template, request, session
 
 from .database import init_database
 from . import extensions
@@ -23,6 +23,7 @@ def create_app(config=None) -> Flask:
     load_config(app, config)
     Path(app.instance_path).mkdir(exist_ok=True)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -76,6 +77,26 @@ def register_extensions(app: Flask) -> None:
     # models must be imported so that metadata and migrations see every table
     from . import models  # noqa: F401
     init_database(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Path parts (slugs, tokens, ids) never carry control characters: such an address matches no
+    route and is answered 404, so a NUL byte never reaches PostgreSQL, which refuses it."""
+    from werkzeug.routing import UnicodeConverter
+
+    class PrintableConverter(UnicodeConverter):
+        def __init__(self, map, minlength=1, maxlength=None, length=None):
+            super().__init__(map, minlength, maxlength, length)
+            self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f-\\x9f]")
+
+    app.url_map.converters["default"] = PrintableConverter
+    app.url_map.converters["string"] = PrintableConverter
+
+    @app.before_request
+    def _refuse_nul_in_query():
+        # query values reach queries too (a feed's topic filter): PostgreSQL refuses NUL in text
+        if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+            abort(400)
 
 
 def register_blueprints(app: Flask) -> None:

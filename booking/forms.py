@@ -1,26 +1,44 @@
-"""Form pieces every participant-facing form shares: friendly CSRF expiry, the association choice."""
+"""Form pieces every participant-facing form shares: friendly CSRF expiry, the association choice,
+the checks every name and address field gets, and the "did you mean ...?" guard on addresses."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from .addresses import EMAIL_INVALID, DeliverableEmail, suggest_address, typo_message
 from .associations.models import Association, association_name_key
 from .associations.services import find_or_create_association, get_association
+from .inputs import FitsColumn, NotAWebAddress, PersonName, clean_line, parse_id
+
+__all__ = ["EMAIL_INVALID"]
 
 MAX_LENGTH = _l("Please use at most %(max)d characters.")
-EMAIL_INVALID = _l("Please enter a valid email address, for example name@example.org.")
 PHONE_PATTERN = r"^\+?[0-9 ()/.\-]+$"
 PHONE_INVALID = _l("Please enter a phone number with digits only (and + ( ) / - if needed).")
 FORM_EXPIRED_MESSAGE = _l(
     "For your security this form has expired. Please check your entries and send the form again."
 )
 
+# Every one-line text field is cleaned first (NFC, no control characters, spaces collapsed),
+# so the validators check what will be stored.
+strip = clean_line
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
+
+def name_field(label, required_message, *, required: bool = True) -> StringField:
+    """A person's first or last name (column: 100 characters)."""
+    return StringField(label, filters=[clean_line], validators=[
+        DataRequired(required_message) if required else Optional(),
+        Length(max=100, message=MAX_LENGTH), PersonName()])
+
+
+def email_field(label, required_message=None, *, description=None) -> StringField:
+    """An address we can deliver to, stored in its normalised form (booking.addresses)."""
+    return StringField(label, filters=[clean_line], description=description, validators=[
+        DataRequired(required_message) if required_message else Optional(),
+        Length(max=254, message=MAX_LENGTH), DeliverableEmail()])
 
 
 class ParticipantFacingForm(FlaskForm):
@@ -35,12 +53,44 @@ class ParticipantFacingForm(FlaskForm):
         return valid
 
 
+class TypoGuard:
+    """Mixin: an address one slip away from a common domain (gmial.com, gmail.con, wbe.de) is
+    questioned once, before anything is stored; sent again unchanged, it is taken as typed.
+
+    The form declares `checked_addresses = HiddenField()` and renders it; it carries the
+    addresses already questioned (changing it only skips a hint, so it needs no protection).
+    """
+
+    def guard_typos(self, email_fields) -> bool:
+        already = set((self.checked_addresses.data or "").split())
+        questioned = []
+        valid = True
+        for field in email_fields:
+            if not field.data or field.errors:
+                continue
+            suggestion = suggest_address(field.data)
+            if suggestion is None:
+                continue
+            questioned.append(field.data)
+            if field.data not in already:
+                field.errors = [*field.errors, typo_message(suggestion)]
+                valid = False
+        self.checked_addresses.data = " ".join(questioned)
+        return valid
+
+
+def checked_addresses_field() -> HiddenField:
+    return HiddenField(filters=[clean_line], validators=[Length(max=4000)])
+
+
 def association_choice_fields() -> tuple[SelectField, StringField]:
     """The two fields of AssociationChoice, made where the form lists them (fields keep creation order)."""
     return (
-        SelectField(_l("Choose from the list"), validate_choice=False, filters=[strip]),
-        StringField(_l("Or type its name, if it is not in the list"), filters=[strip],
-                    validators=[Optional(), Length(max=200, message=MAX_LENGTH)]),
+        SelectField(_l("Choose from the list"), validate_choice=False, filters=[clean_line]),
+        StringField(_l("Or type its name, if it is not in the list"), filters=[clean_line],
+                    validators=[Optional(), Length(max=200, message=MAX_LENGTH), NotAWebAddress(),
+                                FitsColumn(200, association_name_key,
+                                           _l("This name is too long for our list. Please shorten it."))]),
     )
 
 
@@ -61,7 +111,8 @@ class AssociationChoice:
             if not self.new_association.data:
                 raise ValidationError(_l("Please choose your association from the list or type its name."))
             return
-        association = get_association(int(field.data)) if field.data.isdigit() else None
+        association_id = parse_id(field.data)
+        association = get_association(association_id) if association_id is not None else None
         if association is None:
             raise ValidationError(_l("Please choose your association from the list."))
         self.chosen_association = association

@@ -84,3 +84,25 @@ def test_downgrade_to_base_and_upgrade_again(empty_app):
 
     assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
     assert schema_differences() == []
+
+
+def test_email_keys_are_recomputed_in_ascii_form(empty_app):
+    flask_migrate.upgrade(revision="8a2d709071d8")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO topics (id, slug, name) VALUES (1, 't', 'T')"))
+        connection.execute(text(
+            "INSERT INTO seminars (id, slug, title, summary, description, topic_id, languages, trainer, "
+            "venue_name, venue_address, capacity, status, created_at) "
+            "VALUES (1, 's', 'S', '', '', 1, 'de', '', '', '', 10, 'published', CURRENT_TIMESTAMP)"))
+        for row_id, email, status in [(1, "Leyla@MÜNCHEN.de", "confirmed"), (2, "leyla@münchen.de", "cancelled"),
+                                      (3, "ali@example.org", "confirmed")]:
+            connection.execute(text(
+                "INSERT INTO registrations (id, public_id, token_version, seminar_id, first_name, last_name, email, "
+                "email_key, preferred_language, consent_at, status, created_at) VALUES (:id, :pid, 1, 1, 'A', 'B', "
+                ":email, :key, 'de', CURRENT_TIMESTAMP, :status, CURRENT_TIMESTAMP)"),
+                {"id": row_id, "pid": f"p{row_id}", "email": email, "key": email.casefold(), "status": status})
+    flask_migrate.upgrade()
+    with db.engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT id, email_key FROM registrations ORDER BY id")).all())
+    assert keys == {1: "leyla@xn--mnchen-3ya.de", 2: "leyla@xn--mnchen-3ya.de", 3: "ali@example.org"}

@@ -10,16 +10,19 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from ..forms import (
-    EMAIL_INVALID,
     MAX_LENGTH,
     PHONE_INVALID,
     PHONE_PATTERN,
     AssociationChoice,
     ParticipantFacingForm,
+    TypoGuard,
     association_choice_fields,
+    checked_addresses_field,
+    email_field,
+    name_field,
     strip,
 )
 from ..languages import INTERFACE_LANGUAGES
@@ -32,13 +35,10 @@ LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in INTERFACE_LANGUAG
 class ParticipantForm(Form):
     """One person of the group. A row with no name and no email counts as empty and is ignored."""
 
-    first_name = StringField(_l("First name"), filters=[strip],
-                             validators=[Length(max=100, message=MAX_LENGTH)])
-    last_name = StringField(_l("Last name"), filters=[strip],
-                            validators=[Length(max=100, message=MAX_LENGTH)])
-    email = StringField(_l("Email address (optional)"), filters=[strip],
-                        description=_l("Without one, we send this person's messages to you."),
-                        validators=[Optional(), Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)])
+    first_name = name_field(_l("First name"), None, required=False)
+    last_name = name_field(_l("Last name"), None, required=False)
+    email = email_field(_l("Email address (optional)"),
+                        description=_l("Without one, we send this person's messages to you."))
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validate_choice=False)
 
     @property
@@ -65,26 +65,39 @@ class ParticipantForm(Form):
                          email=self.email.data or None, preferred_language=self.preferred_language.data)
 
 
-class GroupForm(AssociationChoice, ParticipantFacingForm):
+class RowList(FieldList):
+    """The group's rows. Only plain row numbers count (ASCII digits, not "²" or "١", nothing huge),
+    and at most `max_entries` rows are built: a form with thousands of rows costs nothing."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) <= 3:
+                    yield int(index)
+
+
+def _row_indices(prefix: str, formdata) -> set[str]:
+    offset = len(prefix) + 1
+    return {key[offset:].split("-", 1)[0] for key in formdata if key.startswith(prefix + "-")}
+
+
+class GroupForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
     """The contact (unless they come from their own link), their association, and the people."""
 
-    contact_first_name = StringField(
-        _l("Your first name"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your first name.")), Length(max=100, message=MAX_LENGTH)])
-    contact_last_name = StringField(
-        _l("Your last name"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your last name.")), Length(max=100, message=MAX_LENGTH)])
-    contact_email = StringField(
-        _l("Your email address"), filters=[strip],
-        description=_l("We send you the overview and your personal link to this address."),
-        validators=[DataRequired(_l("Please enter your email address.")),
-                    Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)])
+    contact_first_name = name_field(_l("Your first name"), _l("Please enter your first name."))
+    contact_last_name = name_field(_l("Your last name"), _l("Please enter your last name."))
+    contact_email = email_field(
+        _l("Your email address"), _l("Please enter your email address."),
+        description=_l("We send you the overview and your personal link to this address."))
     contact_phone = StringField(
         _l("Your phone (optional)"), filters=[strip],
         validators=[Optional(), Length(max=40, message=MAX_LENGTH),
                     Regexp(PHONE_PATTERN, message=PHONE_INVALID)])
     association_id, new_association = association_choice_fields()
-    participants = FieldList(FormField(ParticipantForm), min_entries=1)
+    participants = RowList(FormField(ParticipantForm), min_entries=1)
+    checked_addresses = checked_addresses_field()
     consent = BooleanField(
         _l("The people listed agree that their details are stored to organise this seminar, "
            "as described in the privacy notice."),
@@ -94,8 +107,8 @@ class GroupForm(AssociationChoice, ParticipantFacingForm):
 
     def __init__(self, *args, associations: list[Association], max_people: int, language: str,
                  known_contact: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
         self.max_people = max_people
+        super().__init__(*args, **kwargs)
         self.known_contact = known_contact
         self.group_errors: list[str] = []
         self.set_association_choices(associations)
@@ -108,11 +121,23 @@ class GroupForm(AssociationChoice, ParticipantFacingForm):
             for name in ("contact_first_name", "contact_last_name", "contact_email", "contact_phone"):
                 delattr(self, name)
 
+    def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
+        # Count the rows sent before building any: one row beyond the maximum is enough to say
+        # "too many", and the rest are never built or shown again.
+        formdata = self.meta.wrap_formdata(self, formdata)
+        self.rows_sent = len(_row_indices(self.participants.name, formdata)) if formdata else 0
+        self.participants.max_entries = self.max_people + 1
+        super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
+
     # --- rows ----------------------------------------------------------------------------------
 
     @property
     def too_many_rows(self) -> bool:
-        return len(self.participants.entries) > self.max_people
+        return self.rows_sent > self.max_people or len(self.participants.entries) > self.max_people
+
+    def drop_extra_rows(self) -> None:
+        while len(self.participants.entries) > self.max_people:
+            self.participants.entries.pop()
 
     def add_empty_row(self) -> bool:
         """One row more, if the maximum allows it; False (with a message) if not."""
@@ -144,12 +169,16 @@ class GroupForm(AssociationChoice, ParticipantFacingForm):
         if self.too_many_rows:
             # a tampered form: do not even look at the rows
             self.group_errors.append(self.too_many_message())
+            self.drop_extra_rows()
             return False
         valid = super().validate(extra_validators)
         if not self.filled_rows():
             self.group_errors.append(_l("Please enter at least one person."))
             valid = False
-        return valid
+        emails = [row.email for row in self.filled_rows()]
+        if not self.known_contact:
+            emails.insert(0, self.contact_email)
+        return self.guard_typos(emails) and valid
 
     def row_error(self, filled_index: int, message) -> None:
         """Put a refusal of the service (which counts filled rows only) beside that row's email."""

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import enum
 import secrets
+import unicodedata
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..addresses import address_key
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
 
@@ -29,13 +31,14 @@ LEGAL_FORM_LABELS = {
 def association_name_key(name: str) -> str:
     """The key under which two spellings of a name are the same association.
 
-    Case and surrounding or repeated spaces do not make a different association.
+    Case, Unicode normal form and surrounding or repeated spaces do not make a different
+    association. Casefolding can make a name longer ("ß" -> "ss"): forms check that the key fits.
     """
-    return " ".join(name.split()).casefold()
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
 def clean_association_name(name: str) -> str:
-    return " ".join(name.split())
+    return " ".join(unicodedata.normalize("NFC", name).split())
 
 
 class Association(db.Model):
@@ -56,7 +59,7 @@ class Association(db.Model):
 
 
 def contact_email_key(email: str) -> str:
-    return email.strip().casefold()
+    return address_key(email) or ""
 
 
 class AssociationContact(db.Model):

@@ -13,26 +13,31 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..associations.models import Association
 from ..forms import (
-    EMAIL_INVALID,
     MAX_LENGTH,
     PHONE_INVALID,
     PHONE_PATTERN,
     AssociationChoice,
     ParticipantFacingForm,
+    TypoGuard,
     association_choice_fields,
+    checked_addresses_field,
+    email_field,
+    name_field,
     strip,
 )
+from ..inputs import clean_multiline
 from ..languages import INSTRUCTION_LANGUAGES, INTERFACE_LANGUAGES
 from ..registrations.services import Applicant
 from ..seminars.models import Topic
 from ..seminars.services import CatalogueFilters
 
 NEEDS_MAX_LENGTH = 2000
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only (\d would take other scripts' digits too), and years a calendar can show.
+MONTH_PATTERN = re.compile(r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])$")
 
 
 # --- catalogue filters ------------------------------------------------------------------------
@@ -96,23 +101,11 @@ class CatalogueFilterForm(FlaskForm):
 
 # --- registration -----------------------------------------------------------------------------
 
-class RegistrationForm(AssociationChoice, ParticipantFacingForm):
-    first_name = StringField(
-        _l("First name"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your first name.")),
-                    Length(max=100, message=MAX_LENGTH)],
-    )
-    last_name = StringField(
-        _l("Last name"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your last name.")),
-                    Length(max=100, message=MAX_LENGTH)],
-    )
-    email = StringField(
-        _l("Email address"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your email address.")),
-                    Length(max=254, message=MAX_LENGTH),
-                    Email(EMAIL_INVALID)],
-    )
+class RegistrationForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
+    first_name = name_field(_l("First name"), _l("Please enter your first name."))
+    last_name = name_field(_l("Last name"), _l("Please enter your last name."))
+    email = email_field(_l("Email address"), _l("Please enter your email address."))
+    checked_addresses = checked_addresses_field()
     phone = StringField(
         _l("Phone (optional)"), filters=[strip],
         validators=[Optional(),
@@ -126,7 +119,7 @@ class RegistrationForm(AssociationChoice, ParticipantFacingForm):
         validators=[DataRequired(_l("Please choose a language."))],
     )
     needs = TextAreaField(
-        _l("Anything we should arrange for you? (optional)"), filters=[strip],
+        _l("Anything we should arrange for you? (optional)"), filters=[clean_multiline],
         description=_l("For example step-free access, childcare or interpreting."),
         validators=[Optional(),
                     Length(max=NEEDS_MAX_LENGTH, message=MAX_LENGTH)],
@@ -141,6 +134,10 @@ class RegistrationForm(AssociationChoice, ParticipantFacingForm):
         super().__init__(*args, **kwargs)
         self.set_association_choices(associations)
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return self.guard_typos([self.email]) and valid
+
     def applicant(self) -> Applicant:
         return Applicant(
             first_name=self.first_name.data,
@@ -153,11 +150,8 @@ class RegistrationForm(AssociationChoice, ParticipantFacingForm):
 
 
 class LostLinkForm(ParticipantFacingForm):
-    email = StringField(
-        _l("Your email address"), filters=[strip],
-        validators=[DataRequired(_l("Please enter your email address.")),
-                    Length(max=254, message=MAX_LENGTH), Email(EMAIL_INVALID)],
-        description=_l("The address you registered with."))
+    email = email_field(_l("Your email address"), _l("Please enter your email address."),
+                        description=_l("The address you registered with."))
     submit = SubmitField(_l("Send me my links"))
 
 

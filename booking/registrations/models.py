@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..addresses import address_key
 from ..associations.models import Association, AssociationContact
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
@@ -42,7 +43,8 @@ def new_public_id() -> str:
 
 
 def email_key(email: str | None) -> str | None:
-    return email.strip().casefold() if email and email.strip() else None
+    """Two spellings of one address share this key, two different addresses never (booking.addresses)."""
+    return address_key(email)
 
 
 class Registration(db.Model):
