@@ -91,6 +91,7 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
         # a round-trip for one row more or less: nothing is checked or stored yet
         if form.too_many_rows:
             form.group_errors.append(form.too_many_message())
+            form.drop_extra_rows()
             return render_group(seminar, form, token=token, status=422)
         if "add_row" in request.form:
             added = form.add_empty_row()
