@@ -21,6 +21,7 @@ from werkzeug.routing import BuildError
 from ..associations.services import all_associations, request_links
 from ..database import utcnow
 from ..extensions import csrf, db
+from ..external_links import external_url
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
@@ -196,7 +197,7 @@ def manage(token: str):
         registration=registration,
         position=registrations.waitlist_position(registration),
         waitlist_reason=WAITLIST_REASON_MESSAGES.get(registration.waitlist_reason),
-        manage_url=url_for(".manage", token=token, _external=True),
+        manage_url=external_url(".manage", token=token),
         token=token,
         can_cancel=registration.can_cancel(),
     ))
