@@ -43,6 +43,8 @@ class Config:
     BOOKING_GROUP_MAX = int(os.environ.get("BOOKING_GROUP_MAX", "10"))
     BOOKING_REMINDER_OFFSETS = os.environ.get("BOOKING_REMINDER_OFFSETS", "48h,3h")
     BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "http://127.0.0.1:5000")
+    # How many proxies in front (e.g. 1 for a TLS proxy before gunicorn) whose X-Forwarded-For/-Proto count.
+    BOOKING_PROXY_HOPS = int(os.environ.get("BOOKING_PROXY_HOPS", "0"))
     BOOKING_MAIL_MAX_ATTEMPTS = int(os.environ.get("BOOKING_MAIL_MAX_ATTEMPTS", "12"))
     BOOKING_WORKER_INTERVAL = float(os.environ.get("BOOKING_WORKER_INTERVAL", "10"))
     # Without MAIL_SERVER, emails are kept in this mbox file instead of being sent (empty: only logged).

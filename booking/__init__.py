@@ -22,6 +22,7 @@ def create_app(config=None) -> Flask:
     )
     load_config(app, config)
     Path(app.instance_path).mkdir(exist_ok=True)
+    register_proxy(app)
     register_extensions(app)
     register_url_converters(app)
     register_blueprints(app)
@@ -49,6 +50,23 @@ def load_config(app: Flask, config) -> None:
         )
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust the X-Forwarded-For and -Proto headers of BOOKING_PROXY_HOPS proxies (a TLS proxy in front).
+
+    Never X-Forwarded-Host, and no link is built from the Host header: absolute links come from
+    BOOKING_BASE_URL (booking/external_links.py).
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    # werkzeug would answer "/a//b" (and "" for "/") with a redirect to an absolute URL built on the
+    # request's Host; such paths get the not-found page (or the page) instead
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    hops = app.config["BOOKING_PROXY_HOPS"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def select_locale():

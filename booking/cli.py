@@ -21,6 +21,7 @@ def seed_demo_command(if_empty: bool) -> None:
     from .database import begin_write
     from .demo import DemoDataPresent, load_demo_data, seminar_count
     from .extensions import db
+    from .textsafety import printable
 
     begin_write()
     existing = seminar_count()
@@ -29,7 +30,7 @@ def seed_demo_command(if_empty: bool) -> None:
         return
     click.echo("Loading demo data ...")
     try:
-        summary = load_demo_data(progress=lambda line: click.echo(f"  {line}"))
+        summary = load_demo_data(progress=lambda line: click.echo(f"  {printable(line)}"))
     except DemoDataPresent as error:
         db.session.rollback()
         raise click.ClickException(f"Demo data not loaded: {error}.") from None

@@ -50,6 +50,7 @@ class LiveServer:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+        app.config["BOOKING_BASE_URL"] = self.url  # absolute links on pages are built on it
         self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
 
     def __enter__(self) -> LiveServer:

@@ -43,7 +43,7 @@ def test_manage_page_shows_place_sessions_and_the_personal_link(client, full_sem
     assert "You have a place." in page
     assert "Öffentlichkeitsarbeit" in page and "Leyla Test" in page
     assert page.count('<li class="session') == 2
-    assert f"http://localhost/registrations/{token}" in page
+    assert f"{client.application.config['BOOKING_BASE_URL']}/registrations/{token}" in page
     assert "Keep this link" in page
     assert f'href="/registrations/{token}/cancel"' in page
     assert response.headers["Cache-Control"] == "no-store"
@@ -169,5 +169,6 @@ def test_manage_link_shown_after_registering_opens_the_same_registration(app, cl
     location = client.post(f"/seminars/{slug}/register", data=data).location
     page = client.get(location).get_data(as_text=True)
     shown = re.search(r'<a class="link-box" href="([^"]+)">', page).group(1)
-    assert shown == f"http://localhost{location}"
-    assert "Sara Test" in client.get(shown.removeprefix("http://localhost")).get_data(as_text=True)
+    base = app.config["BOOKING_BASE_URL"]
+    assert shown == f"{base}{location}"
+    assert "Sara Test" in client.get(shown.removeprefix(base)).get_data(as_text=True)

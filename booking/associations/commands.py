@@ -2,7 +2,6 @@
 coordinator workspace shows it. Members registered together by a contact are shown as one group."""
 from __future__ import annotations
 
-import csv
 import sys
 
 import click
@@ -12,6 +11,7 @@ from ..extensions import db
 from ..registrations.models import Registration
 from ..registrations.services import waitlist_position
 from ..seminars.models import Seminar
+from ..textsafety import printable, write_csv
 
 COLUMNS = ("id", "name", "email", "status", "waitlist_position", "association", "registered_by", "group")
 
@@ -49,13 +49,12 @@ def registrations_command(slug, as_csv):
     rows = [registration_row(r) for r in db.session.scalars(
         db.select(Registration).where(Registration.seminar_id == seminar.id).order_by(Registration.id))]
     if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(sys.stdout, COLUMNS, rows)
         return
     if not rows:
         click.echo("no registrations")
     for row in rows:
+        row = {column: printable(value) for column, value in row.items()}
         position = f" #{row['waitlist_position']}" if row["waitlist_position"] else ""
         group = f"  group {row['group']}" if row["group"] else ""
         click.echo(f"{row['name']:<30} {row['status']}{position:<5} {row['email'] or '(via contact)':<32} "

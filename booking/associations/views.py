@@ -16,6 +16,7 @@ from ..calendar import ics
 from ..calendar.views import calendar_response
 from ..database import utcnow
 from ..extensions import csrf, db
+from ..external_links import external_url
 from ..languages import INTERFACE_LANGUAGES
 from ..public.views import private, seminar_or_404
 from ..registrations import services as registrations
@@ -155,8 +156,8 @@ def contact(token: str):
                 for seminar, rows in services.contact_registrations_by_seminar(contact)]
     response = current_app.make_response(render_template(
         "associations/contact.html", contact=contact, token=token, seminars=seminars, now=now,
-        contact_url=url_for(".contact", token=token, _external=True),
-        feed_url=url_for(".contact_feed", token=token, _external=True),
+        contact_url=external_url(".contact", token=token),
+        feed_url=external_url(".contact_feed", token=token),
     ))
     return private(response)
 
@@ -203,7 +204,7 @@ def contact_feed(token: str):
         name=_("Seminars of %(association)s", association=contact.association.name) if contact.association
         else _("Seminars"),
         summary=lambda r: _("%(title)s – %(name)s", title=r.seminar.title, name=r.full_name),
-        url=lambda r: url_for(".contact", token=token, _external=True),
+        url=lambda r: external_url(".contact", token=token),
     )
     return calendar_response(body, "association.ics")
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
 
 from ..database import utcnow
 from ..extensions import db
+from ..external_links import external_url
 from ..registrations.services import registration_for_token
 from ..seminars.models import Seminar, SeminarStatus, Session, Topic
 from ..seminars.services import published_seminar_by_slug
@@ -36,7 +37,7 @@ def calendar_response(body: bytes, filename: str) -> Response:
 def seminar_feed(slug):
     seminar = published_seminar_by_slug(slug) or abort(404)
     body = ics.feed(seminar.sessions, name=seminar.title,
-                    url=lambda s: url_for("public.seminar", slug=seminar.slug, _external=True))
+                    url=lambda s: external_url("public.seminar", slug=seminar.slug))
     return calendar_response(body, f"{seminar.slug}.ics")
 
 
@@ -55,12 +56,12 @@ def catalogue_feed():
         query = query.where(Seminar.topic_id == topic.id)
     sessions = list(db.session.scalars(query))
     body = ics.feed(sessions, name=_("Seminars"),
-                    url=lambda s: url_for("public.seminar", slug=s.seminar.slug, _external=True))
+                    url=lambda s: external_url("public.seminar", slug=s.seminar.slug))
     return calendar_response(body, "seminars.ics")
 
 
 @bp.get("/registrations/<token>.ics")
 def registration_feed(token):
     registration = registration_for_token(token) or abort(404)
-    body = ics.registration_feed(registration, url=url_for("public.manage", token=token, _external=True))
+    body = ics.registration_feed(registration, url=external_url("public.manage", token=token))
     return calendar_response(body, f"{registration.seminar.slug}.ics")

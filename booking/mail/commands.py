@@ -6,6 +6,7 @@ from flask import current_app
 
 from ..cli import booking_cli
 from ..extensions import db
+from ..textsafety import printable, printable_lines
 from .dispatcher import run_worker
 from .models import MessageStatus, OutboxMessage
 from .services import retry_message
@@ -27,7 +28,8 @@ def worker_command(once, interval):
         if current_app.config.get("BOOKING_MAIL_LOG") else "none, emails are only logged")
     click.echo(f"mail worker started (mail server: {server})")
     try:
-        run_worker(once=once, interval=interval, echo=click.echo)
+        # its lines can carry a mail server's answer: nothing in it may steer the terminal
+        run_worker(once=once, interval=interval, echo=lambda line: click.echo(printable_lines(line)))
     except KeyboardInterrupt:
         click.echo("mail worker stopped")
 
@@ -52,17 +54,17 @@ def outbox_command(status, limit, show_id, retry_id):
         message = db.session.get(OutboxMessage, show_id)
         if message is None:
             raise click.ClickException(f"no message {show_id}")
-        click.echo(f"#{message.id} {message.kind} to {message.recipient}: {message.status}")
-        click.echo(f"subject: {message.subject or '(not rendered yet)'}")
+        click.echo(f"#{message.id} {message.kind} to {printable(message.recipient)}: {message.status}")
+        click.echo(f"subject: {printable(message.subject) or '(not rendered yet)'}")
         for attempt in message.attempt_log:
-            click.echo(f"  {attempt.attempted_at:%Y-%m-%d %H:%M:%S} {attempt.outcome}: {attempt.detail or ''}")
+            click.echo(f"  {attempt.attempted_at:%Y-%m-%d %H:%M:%S} {attempt.outcome}: {printable(attempt.detail)}")
         if message.skip_reason:
-            click.echo(f"skipped: {message.skip_reason}")
+            click.echo(f"skipped: {printable(message.skip_reason)}")
         if message.body_text:
             click.echo("")
-            click.echo(message.body_text)
+            click.echo(printable_lines(message.body_text))
         if message.calendar:
-            click.echo(message.calendar)
+            click.echo(printable_lines(message.calendar))
         return
     query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status:
@@ -72,9 +74,9 @@ def outbox_command(status, limit, show_id, retry_id):
         click.echo("no messages")
     for message in rows:
         line = (f"#{message.id:<5} {message.created_at:%Y-%m-%d %H:%M} {message.status:<8} "
-                f"{message.kind:<23} {message.recipient:<32} attempts={message.attempts}")
+                f"{message.kind:<23} {printable(message.recipient):<32} attempts={message.attempts}")
         if message.last_error:
-            line += f"  last error: {message.last_error}"
+            line += f"  last error: {printable(message.last_error)}"
         if message.skip_reason:
-            line += f"  ({message.skip_reason})"
+            line += f"  ({printable(message.skip_reason)})"
         click.echo(line)

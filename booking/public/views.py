@@ -16,10 +16,12 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.routing import BuildError
 
 from ..associations.services import all_associations, request_links
 from ..database import utcnow
 from ..extensions import csrf, db
+from ..external_links import external_url
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
@@ -50,9 +52,22 @@ def current_language() -> str:
 
 
 def url_in_language(code: str) -> str:
-    """This page in another language. After a POST (a form shown again) the link leads to the GET page."""
+    """This page in another language. After a POST (a form shown again) the link leads to the GET page.
+
+    The link is built from the matched route, never from the requested path: a path such as
+    `/\\evil.example` or `//evil.example` would make a browser leave the site. Where no route
+    matched (404, 405), the link leads to the home page in that language.
+    """
+    path = None
+    if request.url_rule is not None and request.endpoint is not None:
+        try:
+            path = url_for(request.endpoint, **(request.view_args or {}))
+        except BuildError:
+            path = None
+    if path is None or not path.startswith("/") or path.startswith(("//", "/\\")):
+        return url_for("public.catalogue", lang=code)
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return f"{request.path}?{urlencode([*args, ('lang', code)])}"
+    return f"{path}?{urlencode([*args, ('lang', code)])}"
 
 
 @bp.app_context_processor
@@ -182,7 +197,7 @@ def manage(token: str):
         registration=registration,
         position=registrations.waitlist_position(registration),
         waitlist_reason=WAITLIST_REASON_MESSAGES.get(registration.waitlist_reason),
-        manage_url=url_for(".manage", token=token, _external=True),
+        manage_url=external_url(".manage", token=token),
         token=token,
         can_cancel=registration.can_cancel(),
     ))

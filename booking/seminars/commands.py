@@ -9,6 +9,7 @@ import click
 from ..cli import booking_cli
 from ..extensions import db
 from ..formatting import local_zone, to_local
+from ..textsafety import printable
 from .models import Seminar, Session
 from .scheduling import ScheduleChangeRefused, cancel_seminar, cancel_session, change_session
 
@@ -34,12 +35,12 @@ def sessions_command(slug):
     if slug and not seminars:
         raise click.ClickException(f"no seminar {slug!r}")
     for seminar in seminars:
-        click.echo(f"{seminar.slug} [{seminar.status}] {seminar.title}")
+        click.echo(f"{printable(seminar.slug)} [{seminar.status}] {printable(seminar.title)}")
         for session in seminar.sessions:
             start, end = to_local(session.starts_at), to_local(session.ends_at)
             place = session.place_name or ("online" if seminar.online_url else "")
             click.echo(f"  session {session.id:<5} {start:%Y-%m-%d %H:%M}-{end:%H:%M}  {session.status:<9} "
-                       f"revision {session.revision}  {place}")
+                       f"revision {session.revision}  {printable(place)}")
 
 
 @booking_cli.command("move-session")
@@ -91,4 +92,4 @@ def cancel_seminar_command(slug, reason):
     except ScheduleChangeRefused as refused:
         raise click.ClickException(str(refused.message)) from None
     db.session.commit()
-    click.echo(f"seminar {slug} cancelled; {count} participants told")
+    click.echo(f"seminar {printable(slug)} cancelled; {count} participants told")
