@@ -65,8 +65,24 @@ def register_proxy(app: Flask) -> None:
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
     hops = app.config["BOOKING_PROXY_HOPS"]
+    app.wsgi_app = percent_encode_raw_query_bytes(app.wsgi_app)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def percent_encode_raw_query_bytes(wsgi_app):
+    """A query string with raw bytes beyond ASCII (curl sends them; browsers encode them) is
+    percent-encoded as a browser would, so bytes that are no UTF-8 read as U+FFFD instead of
+    making werkzeug's request.args raise."""
+
+    def middleware(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():
+            # WSGI gives the raw bytes as latin-1 characters, one per byte
+            environ["QUERY_STRING"] = "".join(char if ord(char) < 128 else f"%{ord(char):02X}" for char in query)
+        return wsgi_app(environ, start_response)
+
+    return middleware
 
 
 def select_locale():

@@ -88,6 +88,20 @@ def test_a_nul_byte_in_a_query_is_refused_with_a_friendly_page(client, seminar, 
     assert "This request could not be handled" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("raw", ["topic=\x80", "\xff=1", "month=\xc3\x28", "lang=de&x=\xe2\x82"])
+def test_raw_bytes_that_are_no_utf8_in_a_query_are_read_as_a_browser_would(client, seminar, raw):
+    # the WSGI server hands over the raw bytes as latin-1 characters
+    response = client.get("/", environ_overrides={"QUERY_STRING": raw})
+    assert response.status_code == 200
+    assert "Vereinsrecht" in response.get_data(as_text=True)
+
+
+def test_raw_utf8_in_a_query_is_understood(client, seminar):
+    response = client.get("/", environ_overrides={"QUERY_STRING": "lang=de&topic=" + "ü".encode().decode("latin-1")})
+    assert response.status_code == 200
+    assert "There is no such topic" in response.get_data(as_text=True)
+
+
 def test_control_characters_in_form_fields_are_removed_before_anything_is_stored(app, client, seminar):
     response, _ = post_registration(
         client, first_name="Ley\x00la", last_name="Yıl\u202emaz\x07", phone="069\x00 123",
