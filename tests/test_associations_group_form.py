@@ -165,17 +165,16 @@ def test_bad_rows_get_messages_beside_them_and_everything_typed_is_kept(app, cli
     assert stored(app) == (1, 0)
 
 
-@pytest.mark.parametrize("people, bad_row, message", [
-    ([("Ali", "Demir", "same@example.net"), ("Berna", "Şahin", "SAME@example.net")], 1, "appears twice"),
-    ([("Ali", "Demir", ""), ("Berna", "Şahin", "taken@example.net")], 1, "already registered"),
-])
-def test_duplicates_are_shown_beside_the_row_and_nothing_is_stored(app, client, verein_id, people, bad_row, message):
+def test_an_address_twice_in_the_list_is_shown_beside_the_row_and_nothing_is_stored(app, client, verein_id):
+    # (it says nothing about anyone's registration; an address registered already is answered
+    # neutrally instead: tests/test_associations_group_enumeration.py)
+    people = [("Ali", "Demir", "same@example.net"), ("Berna", "Şahin", "SAME@example.net")]
     response = client.post(URL, data=form_data(client, verein_id, people, association_id="",
                                                new_association="Ganz neuer Verein"))
 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert message in row_error(page, bad_row, "email")
+    assert "appears twice" in row_error(page, 1, "email")
     assert 'value="Ganz neuer Verein"' in page
     assert stored(app) == (1, 0)
     with app.app_context():

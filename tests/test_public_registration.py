@@ -271,16 +271,68 @@ def test_a_token_from_another_browser_session_is_refused(app, seminar_slug, vere
     assert rows(app) == []
 
 
-def test_same_email_twice_is_refused_beside_the_email_field(app, client, seminar_slug, verein_id):
-    assert client.post(f"/seminars/{seminar_slug}/register",
-                       data=valid_form(client, seminar_slug, verein_id)).status_code == 302
+# --- an address registered already: a neutral answer, the existing link by email ---------------
+
+NEUTRAL = ("We have sent an email to {email}. It contains your personal link: there you see your "
+           "registration and can cancel it.")
+
+
+def flash_text(page: str) -> str:
+    return re.search(r'<p class="flash[^>]*>(.*?)</p>', page, re.S).group(1).strip()
+
+
+def test_same_email_twice_is_answered_neutrally_and_the_existing_link_is_emailed_once_an_hour(
+        app, client, seminar_slug, verein_id, smtp_server):
+    from booking.mail.dispatcher import dispatch_pending
+
+    first = client.post(f"/seminars/{seminar_slug}/register", data=valid_form(client, seminar_slug, verein_id))
+    assert first.status_code == 302
+    with app.app_context():
+        dispatch_pending()
+        existing_link = f"/registrations/{manage_token(rows(app)[0])}"
+    before = len(smtp_server.messages)
+
     data = valid_form(client, seminar_slug, "", email=" LEYLA@example.net ", first_name="Other",
                       new_association="Brand New Verein")
     response = client.post(f"/seminars/{seminar_slug}/register", data=data)
-    page = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert field_error(page, "email") == "This email address is already registered for this seminar."
-    assert 'value="Other"' in page
-    assert len(rows(app)) == 1
-    # the association typed with the refused registration was not kept either
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/seminars/{seminar_slug}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert flash_text(page) == NEUTRAL.format(email="LEYLA@example.net")
+    assert "already registered" not in page and "Other" not in page
+    # nothing new stored: the registration, nor the association typed with it
+    [registration] = rows(app)
+    assert registration.first_name == "Leyla"
     assert association_names(app) == ["Deutsch-Türkischer Kulturverein"]
+
+    with app.app_context():
+        assert dispatch_pending().sent == 1
+    [email] = smtp_server.messages[before:]
+    assert email["To"] == "leyla@example.net" and email["Subject"] == "Your personal links"
+    text = email.get_body(("plain",)).get_content()
+    assert existing_link in text
+    assert "Someone has just tried to register this email address for the seminar" in text
+
+    # within the hour: the same answer, and no further email
+    again = client.post(f"/seminars/{seminar_slug}/register",
+                        data=valid_form(client, seminar_slug, verein_id, email="leyla@EXAMPLE.net"))
+    assert again.status_code == 302 and again.headers["Location"] == f"/seminars/{seminar_slug}"
+    assert flash_text(client.get(again.headers["Location"]).get_data(as_text=True)) == \
+        NEUTRAL.format(email="leyla@EXAMPLE.net")
+    with app.app_context():
+        assert dispatch_pending().handled == 0
+    assert len(smtp_server.messages) == before + 1
+    assert len(rows(app)) == 1
+
+
+def test_after_cancelling_the_same_address_registers_again(app, client, seminar_slug, verein_id):
+    assert client.post(f"/seminars/{seminar_slug}/register",
+                       data=valid_form(client, seminar_slug, verein_id)).status_code == 302
+    with app.app_context():
+        from booking.registrations.services import cancel_registration
+        cancel_registration(db.session.scalar(db.select(Registration)))
+        db.session.commit()
+    response = client.post(f"/seminars/{seminar_slug}/register", data=valid_form(client, seminar_slug, verein_id))
+    assert response.status_code == 302 and response.headers["Location"].startswith("/registrations/")
+    assert [r.status for r in rows(app)] == [RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -12,7 +13,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..mail import outbox
 from ..registrations.models import ACTIVE_STATUSES, Registration
-from ..registrations.services import Applicant, register_people
+from ..registrations.services import Applicant, RegistrationOutcome, register_people, register_or_send_links
 from ..seminars.models import Seminar, Session
 from ..tokens import make_token, resolve_token, revoke_tokens
 from .models import (
@@ -138,11 +139,32 @@ def register_group(seminar: Seminar, contact: ContactDetails | AssociationContac
 
     `contact` is the form's details (a new or known contact, by email address) or, from the
     contact's own page, the contact itself. Raises RegistrationRefused (with `index` naming the
-    person) and stores nothing if anyone is refused; the caller rolls back then.
+    person) and stores nothing if anyone is refused, an address already registered included;
+    the caller rolls back then. The group form uses register_group_or_send_links.
     """
     if isinstance(contact, ContactDetails):
         contact = find_or_create_contact(contact, association)
     return register_people(seminar, applicants, association, registered_by=contact, now=now)
+
+
+def register_group_or_send_links(
+    seminar: Seminar,
+    contact: ContactDetails | AssociationContact,
+    applicants: list[Applicant],
+    association: Association | None | Callable[[], Association | None],
+    *,
+    now: datetime | None = None,
+) -> RegistrationOutcome:
+    """The group form: as register_group, but a member whose address is already registered for the
+    seminar is not registered again and gets their personal links by email instead (at most once
+    an hour), without anyone being told why. A contact or association typed with a form that
+    registered nobody is not kept (see register_or_send_links)."""
+    def contact_for(chosen: Association | None) -> AssociationContact:
+        if isinstance(contact, AssociationContact):
+            return contact
+        return find_or_create_contact(contact, chosen)
+
+    return register_or_send_links(seminar, applicants, association, registered_by=contact_for, now=now)
 
 
 def contact_token(contact: AssociationContact) -> str:
@@ -183,11 +205,13 @@ def contact_registration(contact: AssociationContact, public_id: str) -> Registr
     )
 
 
-def request_links(email: str, *, now: datetime | None = None) -> None:
+def request_links(email: str, *, seminar: Seminar | None = None, now: datetime | None = None) -> None:
     """Send an address every personal link it has, at most once per LINK_REQUEST_INTERVAL.
 
     The links: the contact link (if the address is an association contact's) and the manage
     link of each active registration with this address for a seminar not yet over, in one email.
+    `seminar`: the links go out because someone tried to register the address for this seminar
+    again (booking.registrations.services.register_or_send_links); the email says so.
     Returns nothing and raises nothing either way, so that the caller cannot tell (and cannot
     show) whether the address is known. The rows behind the links are locked while deciding,
     so two requests at the same moment send one email (on SQLite, the write transaction does that).
@@ -218,6 +242,7 @@ def request_links(email: str, *, now: datetime | None = None) -> None:
     request = LinkRequest(email_key=key, requested_at=now)
     db.session.add(request)
     db.session.flush()
-    outbox.links(request, contact, registrations)
-    log.info("links sent again: contact %s, %d registrations",
+    outbox.links(request, contact, registrations, seminar=seminar)
+    log.info("links sent again%s: contact %s, %d registrations",
+             " after a repeated registration" if seminar is not None else "",
              contact.public_id if contact is not None else "-", len(registrations))

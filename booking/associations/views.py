@@ -50,14 +50,19 @@ def people_rows(rows: list[Registration]) -> list[tuple[Registration, int | None
             for r in rows]
 
 
-def outcome_message(rows: list[Registration]) -> str:
+def outcome_message(rows: list[Registration], links_sent: int = 0) -> str:
     places = sum(1 for r in rows if r.status == RegistrationStatus.CONFIRMED)
     waiting = len(rows) - places
-    return " ".join([
+    parts = [
         ngettext("%(num)d person registered:", "%(num)d people registered:", len(rows)),
         ngettext("%(num)d with a place", "%(num)d with a place", places),
         ngettext("and %(num)d on the waiting list.", "and %(num)d on the waiting list.", waiting),
-    ])
+    ] if rows else []
+    if links_sent:
+        # neutral: never says why (the address was registered already, which no page may tell)
+        parts.append(ngettext("For %(num)d person we have sent an email to their address.",
+                              "For %(num)d people we have sent an email to their address.", links_sent))
+    return " ".join(parts)
 
 
 # --- the group form -----------------------------------------------------------------------------
@@ -104,8 +109,9 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
     if not form.validate_on_submit():
         return render_group(seminar, form, token=token, status=422)
     try:
-        rows = services.register_group(seminar, contact or form.contact_details(), form.applicants(),
-                                       form.association())
+        # the contact and association are found or created inside the attempt: not kept if nobody is registered
+        outcome = services.register_group_or_send_links(seminar, contact or form.contact_details(),
+                                                        form.applicants(), form.association)
     except registrations.RegistrationRefused as refused:
         db.session.rollback()
         seminar = seminar_or_404(seminar.slug)
@@ -114,10 +120,13 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
             return render_group(seminar, form, token=token, status=422)
         return render_group(seminar, form, token=token, status=409, refusal=refused.message)
     db.session.commit()
-    flash(outcome_message(rows), "success")
+    rows = outcome.registered
+    links_sent = [f"{a.first_name.strip()} {a.last_name.strip()}" for a in outcome.links_sent]
+    flash(outcome_message(rows, len(links_sent)), "success")
     if token:
         return redirect(url_for(".contact", token=token, _anchor=f"seminar-{seminar.slug}"))
-    session[RESULT_SESSION_KEY] = [r.public_id for r in rows]
+    session[RESULT_SESSION_KEY] = {"seminar": seminar.slug, "registered": [r.public_id for r in rows],
+                                   "links_sent": links_sent, "contact_email": form.contact_email.data}
     return redirect(url_for(".group_registered"))
 
 
@@ -132,16 +141,24 @@ def group(slug: str):
 
 @bp.get("/associations/registered")
 def group_registered():
-    """The outcome of the group this browser has just registered."""
-    public_ids = session.get(RESULT_SESSION_KEY) or abort(404)
-    rows = list(db.session.scalars(
-        db.select(Registration).where(Registration.public_id.in_(public_ids)).order_by(Registration.id)
-    ))
-    if not rows:
+    """The outcome of the group this browser has just registered.
+
+    The people whose address was registered already are listed by the names typed, with "we have
+    sent an email to this person's address", never with anything of their registration.
+    """
+    result = session.get(RESULT_SESSION_KEY)
+    if not isinstance(result, dict):
         abort(404)
+    rows = list(db.session.scalars(
+        db.select(Registration).where(Registration.public_id.in_(result.get("registered") or []))
+        .order_by(Registration.id)
+    ))
+    if not rows and not result.get("links_sent"):
+        abort(404)
+    seminar = rows[0].seminar if rows else seminar_or_404(str(result.get("seminar", "")))
     response = current_app.make_response(render_template(
-        "associations/registered.html", seminar=rows[0].seminar, people=people_rows(rows),
-        contact=rows[0].registered_by,
+        "associations/registered.html", seminar=seminar, people=people_rows(rows),
+        links_sent=result.get("links_sent") or [], contact_email=result.get("contact_email"),
     ))
     return private(response)
 

@@ -26,7 +26,7 @@ from flask_mail import BadHeaderError
 
 from ..database import begin_write, utcnow
 from ..extensions import db, mail
-from ..registrations.models import RegistrationStatus
+from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import SessionStatus
 from .message import CalendarMessage
 from .models import CONTACT_KINDS, DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
@@ -117,6 +117,8 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
     """Why this message has become pointless, or None to send it. Raises Postpone to wait."""
     registration = message.registration
     kind = message.kind
+    if kind == MessageKind.MEMBERS_UPDATE:
+        return _members_update_skip_reason(message, now)
     if kind in CONTACT_KINDS:
         return None  # a contact's own message: nothing later can make it pointless
     if kind == MessageKind.INVITATION:
@@ -149,6 +151,27 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
     elif kind == MessageKind.WAITLISTED:
         if registration.status != RegistrationStatus.WAITLISTED:
             return "the registration left the waiting list before this went out"
+    return None
+
+
+def _members_update_skip_reason(message: OutboxMessage, now: datetime) -> str | None:
+    """A contact's email about their members: pointless once none of them has a place (a reminder
+    also once the session was cancelled, changed or has started). Cancellations always go out."""
+    about = message.facts.get("about")
+    if about in ("session_cancelled", "seminar_cancelled"):
+        return None
+    still_confirmed = db.session.scalar(
+        db.select(db.func.count(Registration.id)).where(
+            Registration.id.in_(message.facts.get("registration_ids") or [-1]),
+            Registration.status == RegistrationStatus.CONFIRMED))
+    if not still_confirmed:
+        return "none of these members has a place any more"
+    if about == "reminder":
+        session = message.session
+        if session.status != SessionStatus.SCHEDULED or session.revision != message.revision:
+            return "the session was cancelled or changed"
+        if session.starts_at <= now:
+            return "the session has started"
     return None
 
 

@@ -26,10 +26,13 @@ class MessageKind(enum.StrEnum):
     # to an association contact, not about one registration:
     GROUP_REGISTERED = "group_registered"  # the people just registered, and the contact's link
     LINKS = "links"  # every personal link of an address again, asked for on the "lost your link?" page
+    # one event (a session moved or cancelled, the seminar cancelled, a reminder) for the members a
+    # contact registered without an address, in one email (facts: about, registration_ids)
+    MEMBERS_UPDATE = "members_update"
 
 
-# Messages not about one registration's state: nothing that happens later makes them pointless.
-CONTACT_KINDS = (MessageKind.GROUP_REGISTERED, MessageKind.LINKS)
+# Messages to an association contact, not about one registration: rendered for the contact.
+CONTACT_KINDS = (MessageKind.GROUP_REGISTERED, MessageKind.LINKS, MessageKind.MEMBERS_UPDATE)
 
 
 CALENDAR_KINDS = (MessageKind.INVITATION, MessageKind.SESSION_CANCEL)

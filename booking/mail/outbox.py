@@ -3,6 +3,22 @@
 Nothing here renders or sends: the dispatcher does that later, from the current state, in the
 participant's language. A row per (kind, registration, session, revision) makes a duplicate
 impossible; recording the same thing twice returns the existing row.
+
+Members an association contact registered without an email address of their own are told
+through the contact, and the contact gets one email per event, not one per member:
+
+- the group registration: one overview (GROUP_REGISTERED) with every person, their status, the
+  contact's link and the contact's calendar feed; no confirmation, no waiting-list email and no
+  calendar invitations per member (the feed carries their sessions);
+- a place from the waiting list: one PROMOTION email naming the member (it happens to one person
+  at a time, and it is news the contact must pass on), again without invitations;
+- a session moved or cancelled, the seminar cancelled, a reminder: one MEMBERS_UPDATE per
+  contact listing their members concerned;
+- a cancellation (made through the contact's link): its confirmation naming the member.
+
+Calendar messages (an update, a CANCEL) for such a member are recorded only where an invitation
+was recorded before (registrations from before this rule): a calendar must never be told to
+update or remove an event it was never sent.
 """
 from __future__ import annotations
 
@@ -19,6 +35,11 @@ from ..seminars.models import Seminar, Session
 from .models import MessageKind, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+
+def through_contact(registration: Registration) -> bool:
+    """A member without an address of their own: the contact who registered them hears for them."""
+    return not registration.email
 
 
 def recipient_for(registration: Registration) -> str:
@@ -69,31 +90,91 @@ def _add(message: OutboxMessage) -> OutboxMessage:
 
 # --- an association contact's own messages ----------------------------------------------------
 
-def group_registered(contact: AssociationContact, registrations: list[Registration]) -> OutboxMessage:
-    """The contact registered these people: one message listing them, with the contact's link."""
+def group_registered(contact: AssociationContact, registrations: list[Registration], *,
+                     links_sent: list[str] | None = None) -> OutboxMessage:
+    """The contact registered these people: one message listing them, with the contact's link.
+
+    `links_sent`: the names of people in the list whose address was already registered for the
+    seminar; they were not registered again and got their own link by email instead.
+    """
     ids = [registration.id for registration in registrations]
+    facts: dict = {"registration_ids": ids}
+    if links_sent:
+        facts["links_sent"] = list(links_sent)
     return _add(OutboxMessage(
         dedupe_key=f"{MessageKind.GROUP_REGISTERED.value}:contact{contact.id}:{ids[0]}",
         kind=MessageKind.GROUP_REGISTERED,
         contact=contact,
         recipient=contact.email,
-        facts={"registration_ids": ids},
+        facts=facts,
     ))
 
 
 def links(request: LinkRequest, contact: AssociationContact | None,
-          registrations: list[Registration]) -> OutboxMessage:
-    """Someone asked for their links again: one email with the contact link and every manage link."""
+          registrations: list[Registration], *, seminar: Seminar | None = None) -> OutboxMessage:
+    """Every personal link of an address in one email: asked for again, or (`seminar`) sent because
+    someone tried to register the address for that seminar once more."""
     if contact is None and not registrations:
         raise ValueError("no link to send")
+    facts: dict = {"registration_ids": [registration.id for registration in registrations]}
+    if seminar is not None:
+        facts["attempted_seminar_id"] = seminar.id
     return _add(OutboxMessage(
         dedupe_key=f"{MessageKind.LINKS.value}:{request.id}",
         kind=MessageKind.LINKS,
         contact=contact,
         registration=None if contact is not None else registrations[-1],
         recipient=contact.email if contact is not None else registrations[-1].email,
-        facts={"registration_ids": [registration.id for registration in registrations]},
+        facts=facts,
     ))
+
+
+def _members_update(contact: AssociationContact, about: str, registrations: list[Registration], *,
+                    seminar: Seminar, session: Session | None = None, extra_key: str = "",
+                    facts: dict | None = None, not_before: datetime | None = None) -> OutboxMessage:
+    """One email to a contact about their members (without an address) that one event concerns."""
+    revision = session.revision if session is not None else 0
+    place = f"session{session.id}" if session is not None else f"seminar{seminar.id}"
+    key = f"{MessageKind.MEMBERS_UPDATE.value}:{about}:contact{contact.id}:{place}:{revision}"
+    if extra_key:
+        key = f"{key}:{extra_key}"
+    existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    if existing is not None:
+        return existing
+    return _add(OutboxMessage(
+        dedupe_key=key,
+        kind=MessageKind.MEMBERS_UPDATE,
+        contact=contact,
+        session=session,
+        revision=revision,
+        recipient=contact.email,
+        facts={"about": about, "seminar_id": seminar.id,
+               "registration_ids": [registration.id for registration in registrations]} | (facts or {}),
+        next_attempt_at=not_before or utcnow(),
+    ))
+
+
+def _by_contact(registrations: list[Registration]) -> list[tuple[AssociationContact, list[Registration]]]:
+    groups: dict[int, tuple[AssociationContact, list[Registration]]] = {}
+    for registration in registrations:
+        contact = registration.registered_by
+        if contact is None:
+            raise ValueError(f"registration {registration.public_id} has no email address and no contact")
+        groups.setdefault(contact.id, (contact, []))[1].append(registration)
+    return [groups[contact_id] for contact_id in sorted(groups)]
+
+
+def _had_invitation(registration: Registration, session: Session) -> bool:
+    return db.session.scalar(
+        db.select(OutboxMessage.id).where(OutboxMessage.registration_id == registration.id,
+                                          OutboxMessage.session_id == session.id,
+                                          OutboxMessage.kind == MessageKind.INVITATION).limit(1)
+    ) is not None
+
+
+def _gets_calendar_messages(registration: Registration, session: Session) -> bool:
+    """Whoever was sent this session's invitation for this registration gets its updates and CANCEL."""
+    return not through_contact(registration) or _had_invitation(registration, session)
 
 
 def _upcoming_sessions(seminar: Seminar, now: datetime) -> list[Session]:
@@ -102,8 +183,16 @@ def _upcoming_sessions(seminar: Seminar, now: datetime) -> list[Session]:
 
 def registration_confirmed(registration: Registration, *, promoted: bool = False,
                            now: datetime | None = None) -> None:
-    """A place: the confirmation email and one calendar invitation per session still to come."""
+    """A place: the confirmation email and one calendar invitation per session still to come.
+
+    A member without an address: nothing at registration (the contact's overview says it all),
+    the promotion email to the contact once a place comes from the waiting list; no invitations.
+    """
     now = now or utcnow()
+    if through_contact(registration):
+        if promoted:
+            record(MessageKind.PROMOTION, registration)
+        return
     record(MessageKind.PROMOTION if promoted else MessageKind.CONFIRMATION, registration)
     for session in _upcoming_sessions(registration.seminar, now):
         record(MessageKind.INVITATION, registration, session, revision=session.revision,
@@ -111,6 +200,9 @@ def registration_confirmed(registration: Registration, *, promoted: bool = False
 
 
 def registration_waitlisted(registration: Registration) -> None:
+    """The waiting-list email; for a member without an address, the contact's overview says it."""
+    if through_contact(registration):
+        return
     record(MessageKind.WAITLISTED, registration)
 
 
@@ -122,6 +214,8 @@ def registration_cancelled(registration: Registration, *, was_confirmed: bool,
     if not was_confirmed:
         return
     for session in _upcoming_sessions(registration.seminar, now):
+        if not _gets_calendar_messages(registration, session):
+            continue
         # one above the last REQUEST the calendar has seen for this registration's copy of the event
         record(MessageKind.SESSION_CANCEL, registration, session, revision=session.revision,
                facts={"sequence": session.revision + 1, "by": "participant"})
@@ -139,37 +233,80 @@ def confirmed_registrations(seminar: Seminar) -> list[Registration]:
 def session_changed(session: Session, old: dict) -> int:
     """The session moved or its place changed (its revision already raised): an update to everyone on it.
 
-    `old` holds what participants had: starts_at, ends_at (ISO strings), place.
+    `old` holds what participants had: starts_at, ends_at (ISO strings), place. Members without
+    an address: one email per contact listing them.
     """
     registrations = confirmed_registrations(session.seminar)
+    through = []
     for registration in registrations:
+        if not _gets_calendar_messages(registration, session):
+            through.append(registration)
+            continue
         record(MessageKind.INVITATION, registration, session, revision=session.revision,
                facts={"sequence": session.revision, "changed": old})
+    for contact, members in _by_contact(through):
+        _members_update(contact, "session_changed", members, seminar=session.seminar, session=session,
+                        facts={"changed": old})
     return len(registrations)
 
 
 def session_cancelled(session: Session, *, reason: str = "") -> int:
-    """The session was cancelled (its revision already raised): a CANCEL to everyone on it."""
+    """The session was cancelled (its revision already raised): a CANCEL to everyone on it.
+
+    Members without an address: one email per contact listing them.
+    """
     registrations = confirmed_registrations(session.seminar)
+    through = []
     for registration in registrations:
+        if not _gets_calendar_messages(registration, session):
+            through.append(registration)
+            continue
         record(MessageKind.SESSION_CANCEL, registration, session, revision=session.revision,
                facts={"sequence": session.revision, "by": "office", "reason": reason})
+    for contact, members in _by_contact(through):
+        _members_update(contact, "session_cancelled", members, seminar=session.seminar, session=session,
+                        facts={"reason": reason})
     return len(registrations)
 
 
 def seminar_cancelled(seminar: Seminar, sessions: list[Session], *, reason: str) -> int:
-    """The whole seminar was cancelled: everyone active is told why; those with a place get a CANCEL per session."""
+    """The whole seminar was cancelled: everyone active is told why; those with a place get a CANCEL per session.
+
+    Members without an address: one email per contact listing them (and a CANCEL only for a
+    session whose invitation had been recorded for them).
+    """
     active = list(db.session.scalars(
         db.select(Registration)
         .where(Registration.seminar_id == seminar.id,
                Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)))
         .order_by(Registration.id)
     ))
+    through = []
     for registration in active:
-        record(MessageKind.SEMINAR_CANCELLED, registration, facts={"reason": reason})
+        if through_contact(registration):
+            through.append(registration)
+        else:
+            record(MessageKind.SEMINAR_CANCELLED, registration, facts={"reason": reason})
         if registration.status == RegistrationStatus.CONFIRMED:
             for session in sessions:
+                if not _gets_calendar_messages(registration, session):
+                    continue
                 record(MessageKind.SESSION_CANCEL, registration, session, revision=session.revision,
                        facts={"sequence": session.revision, "by": "office", "reason": reason,
                               "seminar_cancelled": True})
+    for contact, members in _by_contact(through):
+        _members_update(contact, "seminar_cancelled", members, seminar=seminar, facts={"reason": reason})
     return len(active)
+
+
+def members_reminder(contact: AssociationContact, session: Session, registrations: list[Registration], *,
+                     offset_key: str, offset_minutes: int) -> OutboxMessage | None:
+    """A reminder before a session to the contact, naming their members without an address who have a place.
+
+    None if this reminder was recorded before (a member who got a place later is not reminded twice).
+    """
+    key = f"{MessageKind.MEMBERS_UPDATE.value}:reminder:contact{contact.id}:session{session.id}:{session.revision}:{offset_key}"
+    if db.session.scalar(db.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+        return None
+    return _members_update(contact, "reminder", registrations, seminar=session.seminar, session=session,
+                           extra_key=offset_key, facts={"offset_minutes": offset_minutes})

@@ -73,13 +73,23 @@ def schedule_reminders(now: datetime | None = None) -> int:
             db.select(OutboxMessage.dedupe_key).where(
                 OutboxMessage.kind == MessageKind.REMINDER,
                 OutboxMessage.session_id.in_({session.id for _, session in pairs}))))
+        through_contact: dict[tuple[int, int], tuple[Session, list[Registration]]] = {}
         for registration, session in pairs:
             if registration.confirmed_at is not None and registration.confirmed_at > session.starts_at - offset:
                 continue  # the place came after this reminder's moment
+            if outbox.through_contact(registration):
+                # members without an address: one reminder to their contact, naming them all
+                through_contact.setdefault((registration.registered_by_contact_id, session.id),
+                                           (session, []))[1].append(registration)
+                continue
             key = outbox.dedupe_key(MessageKind.REMINDER, registration, session, session.revision, offset_key(offset))
             if key in existing:
                 continue
             outbox.record(MessageKind.REMINDER, registration, session, revision=session.revision,
                           extra_key=offset_key(offset), facts={"offset_minutes": int(offset.total_seconds() // 60)})
             recorded += 1
+        for session, members in through_contact.values():
+            if outbox.members_reminder(members[0].registered_by, session, members, offset_key=offset_key(offset),
+                                       offset_minutes=int(offset.total_seconds() // 60)) is not None:
+                recorded += 1
     return recorded

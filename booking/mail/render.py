@@ -18,6 +18,7 @@ from ..formatting import session_when
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
 from ..registrations.services import manage_token, waitlist_position
+from ..seminars.models import Seminar
 from .models import CALENDAR_KINDS, CONTACT_KINDS, MessageKind, OutboxMessage
 
 
@@ -40,6 +41,8 @@ def _subject(message: OutboxMessage) -> str:
         return _("Your registrations for your association")
     if message.kind == MessageKind.LINKS:
         return _("Your personal links")
+    if message.kind == MessageKind.MEMBERS_UPDATE:
+        return _members_update_subject(message)
     seminar = message.registration.seminar
     session = message.session
     when = session_when(session.starts_at, session.ends_at) if session is not None else ""
@@ -63,6 +66,22 @@ def _subject(message: OutboxMessage) -> str:
         case MessageKind.REMINDER:
             return _("Reminder: %(title)s, %(when)s", title=seminar.title, when=when)
     raise ValueError(f"no subject for {message.kind}")
+
+
+def _members_update_subject(message: OutboxMessage) -> str:
+    seminar = db.session.get(Seminar, message.facts["seminar_id"])
+    session = message.session
+    when = session_when(session.starts_at, session.ends_at) if session is not None else ""
+    match message.facts.get("about"):
+        case "session_changed":
+            return _("Changed for your members: %(title)s, %(when)s", title=seminar.title, when=when)
+        case "session_cancelled":
+            return _("Cancelled for your members: %(title)s, %(when)s", title=seminar.title, when=when)
+        case "seminar_cancelled":
+            return _("Seminar cancelled: %(title)s", title=seminar.title)
+        case "reminder":
+            return _("Reminder for your members: %(title)s, %(when)s", title=seminar.title, when=when)
+    raise ValueError(f"no subject for members update {message.facts.get('about')!r}")
 
 
 def _changed(message: OutboxMessage) -> dict | None:
@@ -114,6 +133,11 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             "position": waitlist_position(registration),
             "manage_url": url_for("public.manage", token=token, _external=True),
             "ics_url": url_for("calendar.registration_feed", token=token, _external=True),
+            # the contact's calendar of their members' sessions (members without an address get no invitations)
+            "feed_url": url_for("associations.contact_feed", token=contact_token(on_behalf), _external=True)
+            if on_behalf else None,
+            # a member with an address of their own, registered by a contact: they are told who did it
+            "registered_by": registration.registered_by if registration.email else None,
             "office_name": current_app.config["BOOKING_OFFICE_NAME"],
         }
         template = f"emails/{message.kind.value}"
@@ -151,14 +175,22 @@ def _render_contact_message(message: OutboxMessage) -> RenderedEmail:
         registrations = list(db.session.scalars(
             db.select(Registration).where(Registration.id.in_(ids)).order_by(Registration.id)
         )) if ids else []
+        seminar_id = message.facts.get("seminar_id")
         context = {
             "message": message,
             "contact": contact,
             "language": language,
-            "seminar": registrations[0].seminar if registrations else None,
+            "seminar": db.session.get(Seminar, seminar_id) if seminar_id is not None
+            else registrations[0].seminar if registrations else None,
             "people": [(r, waitlist_position(r), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
                        for r in registrations],
+            # people in the group whose address was registered already: they got their link by email
+            "links_sent": message.facts.get("links_sent", []),
+            "session": message.session,
+            "facts": message.facts,
+            "changed": _changed(message) if message.session is not None else None,
             "contact_url": url_for("associations.contact", token=contact_token(contact), _external=True),
+            "feed_url": url_for("associations.contact_feed", token=contact_token(contact), _external=True),
             "office_name": current_app.config["BOOKING_OFFICE_NAME"],
         }
         template = f"emails/{message.kind.value}"
@@ -179,10 +211,13 @@ def _render_links_message(message: OutboxMessage) -> RenderedEmail:
     reader = contact if contact is not None else registrations[-1]
     language = _language(reader.preferred_language)
     with force_locale(language):
+        attempted = message.facts.get("attempted_seminar_id")
         context = {
             "message": message,
             "language": language,
             "reader_name": reader.full_name,
+            # sent because someone tried to register this address for that seminar again
+            "attempted_seminar": db.session.get(Seminar, attempted) if attempted is not None else None,
             "links": [{"registration": r, "position": waitlist_position(r),
                        "url": url_for("public.manage", token=manage_token(r), _external=True)}
                       for r in registrations],

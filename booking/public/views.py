@@ -147,8 +147,10 @@ def register(slug: str):
     form = registration_form()
     if not form.validate_on_submit():
         return render_seminar(seminar, form, status=422)
+    applicant = form.applicant()
     try:
-        registration = registrations.register(seminar, form.applicant(), form.association())
+        # the association is found or created only inside the attempt: not kept if nobody is registered
+        outcome = registrations.register_or_send_links(seminar, [applicant], form.association)
     except registrations.RegistrationRefused as refused:
         db.session.rollback()
         seminar = seminar_or_404(slug)
@@ -158,6 +160,13 @@ def register(slug: str):
             return render_seminar(seminar, form, status=422)
         return render_seminar(seminar, form, status=409, refusal=refused.message)
     db.session.commit()
+    if not outcome.registered:
+        # The address was registered already; its personal link went out by email (at most once an
+        # hour). The answer must not say so: it reads the same as "we have sent you an email".
+        flash(_("We have sent an email to %(email)s. It contains your personal link: there you see your "
+                "registration and can cancel it.", email=applicant.email), "success")
+        return redirect(url_for(".seminar", slug=seminar.slug))
+    registration = outcome.registered[0]
     flash(registration_outcome(registration), "success")
     return redirect(url_for(".manage", token=registrations.manage_token(registration)))
 

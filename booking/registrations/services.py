@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 
 from ..associations.models import Association, AssociationContact
 from ..database import in_write_transaction, utcnow
@@ -132,8 +134,36 @@ DUPLICATE_MESSAGE = _l("This email address is already registered for this semina
 DUPLICATE_IN_GROUP_MESSAGE = _l("This email address appears twice in the list.")
 
 
-def check_registrable(seminar: Seminar, applicants: list[Applicant], now: datetime) -> None:
-    """Raise RegistrationRefused if these people cannot register; stores nothing."""
+@dataclass
+class RegistrationOutcome:
+    """What became of each person given, in the order given.
+
+    `registrations[i]` is the registration made for `applicants[i]`, or None when that address
+    already had an active registration for the seminar: that person was not registered again,
+    their personal link went out by email instead (see register_or_send_links).
+    """
+
+    applicants: list[Applicant]
+    registrations: list[Registration | None] = field(default_factory=list)
+
+    @property
+    def registered(self) -> list[Registration]:
+        return [registration for registration in self.registrations if registration is not None]
+
+    @property
+    def links_sent(self) -> list[Applicant]:
+        return [applicant for applicant, registration in zip(self.applicants, self.registrations)
+                if registration is None]
+
+
+def check_registrable(seminar: Seminar, applicants: list[Applicant], now: datetime, *,
+                      refuse_registered: bool = True) -> list[bool]:
+    """Raise RegistrationRefused if these people cannot register; stores nothing.
+
+    Returns, for each applicant, whether their address already has an active registration for
+    the seminar (with `refuse_registered`, the first such address is refused instead). An
+    address twice in the list is always refused: that says nothing about anyone's registration.
+    """
     reason = seminar.closed_reason(now)
     if reason is not None:
         raise RegistrationClosed(reason)
@@ -145,8 +175,11 @@ def check_registrable(seminar: Seminar, applicants: list[Applicant], now: dateti
         if key in seen:
             raise DuplicateRegistration(DUPLICATE_IN_GROUP_MESSAGE, field="email", index=index)
         seen.add(key)
-        if active_registration_for_email(seminar, applicant.email) is not None:
-            raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=index)
+    registered = [bool(applicant.email) and active_registration_for_email(seminar, applicant.email) is not None
+                  for applicant in applicants]
+    if refuse_registered and any(registered):
+        raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=registered.index(True))
+    return registered
 
 
 def register_people(
@@ -162,26 +195,93 @@ def register_people(
 
     In the order given, each person gets a place while places are left and their association
     is under its maximum; the others join the waiting list in that order. Nothing is stored
-    when anyone is refused.
+    when anyone is refused; an address already registered for the seminar is refused too
+    (DuplicateRegistration). The public forms use register_or_send_links instead, which
+    answers such an address without saying so.
 
     `registered_by` is the association contact who registers the group. Members without an
-    email address are allowed only then: their messages go to the contact, who also gets one
-    message listing the whole group with their own link.
+    email address are allowed only then: the contact gets one message listing the whole group
+    with their own link (booking.mail.outbox says what reaches whom later).
     """
+    return _register(seminar, applicants, association, registered_by=registered_by, consent_at=consent_at,
+                     now=now, send_links=False).registered
+
+
+def register_or_send_links(
+    seminar: Seminar,
+    applicants: list[Applicant],
+    association: Association | None | Callable[[], Association | None],
+    *,
+    registered_by: Callable[[Association | None], AssociationContact] | None = None,
+    consent_at: datetime | None = None,
+    now: datetime | None = None,
+) -> RegistrationOutcome:
+    """Register as the public forms do: an address already registered is not refused but answered
+    by email, so that no page tells anyone whether an address is registered.
+
+    A person whose address has an active registration for this seminar is not registered again;
+    that address is sent its personal links instead (booking.associations.services.request_links:
+    every current link in one email, at most once an hour per address). Everyone else is
+    registered as by register_people.
+
+    `association` (and `registered_by`, given the association) may be functions that find or
+    create the row; they run first (before the seminar's lock, as always, so that two requests
+    creating the same association cannot deadlock) inside a savepoint that is undone when nobody
+    ends up registered: a new association or contact typed with a form that registered no one
+    is not kept.
+    """
+    from ..associations.services import request_links  # associations.services builds on this module
+
+    now = now or utcnow()
+    attempt = db.session.begin_nested()
+    try:
+        chosen = association() if callable(association) else association
+        contact = registered_by(chosen) if registered_by is not None else None
+        outcome = _register(seminar, applicants, chosen, registered_by=contact, consent_at=consent_at,
+                            now=now, send_links=True)
+    except BaseException:
+        if attempt.is_active:
+            attempt.rollback()
+        raise
+    if outcome.registered:
+        attempt.commit()
+    else:
+        attempt.rollback()
+    for applicant in outcome.links_sent:
+        request_links(applicant.email, seminar=seminar, now=now)
+    if outcome.links_sent:
+        log.info("registration for %s: %d already registered, links sent instead (at most hourly)",
+                 seminar.slug, len(outcome.links_sent))
+    return outcome
+
+
+def _register(
+    seminar: Seminar,
+    applicants: list[Applicant],
+    association: Association | None,
+    *,
+    registered_by: AssociationContact | None,
+    consent_at: datetime | None,
+    now: datetime | None,
+    send_links: bool,
+) -> RegistrationOutcome:
     if not applicants:
         raise ValueError("register_people needs at least one applicant")
     if registered_by is None and any(not (a.email or "").strip() for a in applicants):
         raise ValueError("only an association contact may register someone without an email address")
     now = now or utcnow()
     seminar = lock_seminar(seminar)
-    check_registrable(seminar, applicants, now)
+    already = check_registrable(seminar, applicants, now, refuse_registered=not send_links)
 
     free = seminar.capacity - confirmed_count(seminar)
     association_confirmed = confirmed_count(seminar, association) if association is not None else 0
     limit = seminar.max_per_association if association is not None else None
 
-    registrations = []
-    for applicant in applicants:
+    outcome = RegistrationOutcome(applicants=list(applicants))
+    for index, applicant in enumerate(applicants):
+        if already[index]:
+            outcome.registrations.append(None)
+            continue
         registration = Registration(
             seminar=seminar,
             association=association,
@@ -196,32 +296,47 @@ def register_people(
             consent_at=consent_at or now,
             created_at=now,
         )
+        gets_place = free > 0 and (limit is None or association_confirmed < limit)
         if free <= 0:
             registration.status = RegistrationStatus.WAITLISTED
             registration.waitlist_reason = WaitlistReason.FULL
-        elif limit is not None and association_confirmed >= limit:
+        elif not gets_place:
             registration.status = RegistrationStatus.WAITLISTED
             registration.waitlist_reason = WaitlistReason.ASSOCIATION_LIMIT
         else:
             registration.status = RegistrationStatus.CONFIRMED
             registration.confirmed_at = now
+        try:
+            # flush one by one: ids give the waiting-list order, the registration order. The
+            # database's unique index (one active registration per address and seminar) is the
+            # last line of defence should the check above ever miss a registration.
+            with db.session.begin_nested():
+                db.session.add(registration)
+                db.session.flush()
+        except IntegrityError:
+            if not send_links or registration.email_key is None:
+                raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=index) from None
+            log.warning("registration for %s: the unique index caught an address already registered", seminar.slug)
+            outcome.registrations.append(None)
+            continue
+        if gets_place:
             free -= 1
             association_confirmed += 1
-        db.session.add(registration)
-        registrations.append(registration)
-        # flush one by one: ids give the waiting-list order, the registration order
-        db.session.flush()
+        outcome.registrations.append(registration)
+
+    registrations = outcome.registered
     for registration in registrations:
         if registration.status == RegistrationStatus.CONFIRMED:
             outbox.registration_confirmed(registration, now=now)
         else:
             outbox.registration_waitlisted(registration)
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
-    if registered_by is not None:
-        outbox.group_registered(registered_by, registrations)
+    if registered_by is not None and registrations:
+        outbox.group_registered(registered_by, registrations,
+                                links_sent=[f"{a.first_name.strip()} {a.last_name.strip()}" for a in outcome.links_sent])
         log.info("association contact %s registered %d people for %s",
                  registered_by.public_id, len(registrations), seminar.slug)
-    return registrations
+    return outcome
 
 
 def register(
