@@ -276,7 +276,8 @@ def deliver(message: OutboxMessage, transport: Transport, now: datetime, result:
             sender=(current_app.config["BOOKING_OFFICE_NAME"], current_app.config["BOOKING_MAIL_SENDER"]),
             calendar=rendered.calendar,
             method=rendered.method,
-            extra_headers={"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"},
+            message_id=message.message_id,
+            extra_headers={"Auto-Submitted": "auto-generated"},
         )
         detail = transport.send(email)
     except ServerUnreachable as exc:
