@@ -67,7 +67,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a form left open on a phone for hours must still submit
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Error messages and SQL logs never quote a statement's values (names, addresses, links with
+    # their token): tracebacks and logs name ids only.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
 
 class DevelopmentConfig(Config):
