@@ -74,7 +74,9 @@ class Config:
     MAX_FORM_PARTS = 40 + 6 * (BOOKING_GROUP_MAX + 1)  # the group form's fields, with room to spare
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Error messages and SQL logs never quote a statement's values (names, addresses, links with
+    # their token): tracebacks and logs name ids only.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
 
 class DevelopmentConfig(Config):

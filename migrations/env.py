@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from logging.config import fileConfig
 
@@ -109,8 +110,37 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        with _sqlite_foreign_keys_off(connection):
+            with context.begin_transaction():
+                context.run_migrations()
+                _sqlite_check_foreign_keys(connection)
+
+
+@contextlib.contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """SQLite: foreign keys off while migrating (checked before the commit instead).
+
+    A batch migration rebuilds a table (copy, drop, rename); with foreign keys on, the drop
+    deletes every row that references the table ON DELETE CASCADE (an outbox change would
+    delete all delivery attempts). The pragma only works outside a transaction, so it is set
+    on the driver's connection before the migration's transaction begins.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _sqlite_check_foreign_keys(connection):
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows that break foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

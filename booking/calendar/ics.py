@@ -22,6 +22,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
 from ..registrations.models import Registration, RegistrationStatus
@@ -98,7 +99,7 @@ def feed(events: Iterable[Session], *, name: str, now: datetime | None = None,
     for session in sessions:
         event = _event(session, uid=session_feed_uid(session), sequence=session.revision, zone=zone,
                        stamp=stamp, summary=None, description=None, url=url(session) if url else None,
-                       online_link=False)  # a public feed: the meeting link is for participants
+                       meeting_link=None)  # a public feed: the meeting link is for participants
         event.add("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")
         cal.add_component(event)
     return cal.to_ical()
@@ -119,7 +120,7 @@ def registration_feed(registration: Registration, *, name: str | None = None, no
     for session in sessions:
         event = _event(session, uid=registration_event_uid(registration, session),
                        sequence=event_sequence(registration, session), zone=zone, stamp=stamp,
-                       summary=None, description=None, url=url)
+                       summary=None, description=None, url=url, meeting_link=registration.meeting_link)
         event.add("status", _registration_event_status(registration, session))
         cal.add_component(event)
     return cal.to_ical()
@@ -141,7 +142,7 @@ def contact_feed(registrations: Iterable[Registration], *, name: str, summary: C
         event = _event(session, uid=registration_event_uid(registration, session),
                        sequence=event_sequence(registration, session), zone=zone, stamp=stamp,
                        summary=summary(registration), description=None,
-                       url=url(registration) if url else None)
+                       url=url(registration) if url else None, meeting_link=registration.meeting_link)
         event.add("status", _registration_event_status(registration, session))
         cal.add_component(event)
     return cal.to_ical()
@@ -173,7 +174,8 @@ def _itip(method: str, registration: Registration, session: Session, *, sequence
     cal = _calendar(method)
     _add_timezone(cal, zone)
     event = _event(session, uid=registration_event_uid(registration, session), sequence=sequence, zone=zone,
-                   stamp=_stamp(now), summary=summary, description=description, url=url)
+                   stamp=_stamp(now), summary=summary, description=description, url=url,
+                   meeting_link=registration.meeting_link)
     event.add("status", "CONFIRMED" if method == "REQUEST" else "CANCELLED")
     event.add("organizer", _organizer())
     event.add("attendee", _attendee(attendee_email, attendee_name))
@@ -193,7 +195,7 @@ def _calendar(method: str, *, name: str | None = None) -> Calendar:
 
 
 def _event(session: Session, *, uid: str, sequence: int, zone: _ZoneDescription | None, stamp: datetime,
-           summary: str | None, description: str | None, url: str | None, online_link: bool = True) -> Event:
+           summary: str | None, description: str | None, url: str | None, meeting_link: str | None) -> Event:
     seminar = session.seminar
     event = Event()
     event.add("uid", uid)
@@ -202,7 +204,7 @@ def _event(session: Session, *, uid: str, sequence: int, zone: _ZoneDescription 
     event.add("dtend", _local(session.ends_at, zone))
     event.add("sequence", sequence)
     event.add("summary", summary or seminar.title)
-    location = _location(session, online_link=online_link)
+    location = session_location(session, meeting_link)
     if location:
         event.add("location", location)
     text = "\n\n".join(part for part in (description if description is not None else seminar.summary, url) if part)
@@ -214,12 +216,16 @@ def _event(session: Session, *, uid: str, sequence: int, zone: _ZoneDescription 
     return event
 
 
-def _location(session: Session, *, online_link: bool = True) -> str:
-    """The place; for an online session its link, which only participants' calendars get."""
+def session_location(session: Session, meeting_link: str | None) -> str:
+    """Where a session is: its place; for an online session the meeting link, if given, else "Online".
+
+    `meeting_link` is `Registration.meeting_link` (None for the waiting list, a cancelled
+    registration and public feeds): who may see the link is decided there, once.
+    """
     place = ", ".join(part for part in (session.place_name, session.place_address) if part)
     if place or not session.seminar.online_url:
         return place
-    return session.seminar.online_url if online_link else "Online"
+    return meeting_link or _("Online")
 
 
 def _organizer() -> vCalAddress:

@@ -3,12 +3,19 @@
 - Claims are taken with FOR UPDATE SKIP LOCKED on PostgreSQL (several workers never take the
   same row) and under SQLite's single write lock there; a claim expires, so rows of a worker that
   died mid-batch are taken up again and nothing is lost.
-- Each message is committed on its own right after the server accepted it.
+- Each message is committed on its own right after the server accepted it. What goes out is
+  stored (flushed) before it is handed to the server, so a row that cannot hold it fails unsent.
+- One message's failure never stops the others: anything that goes wrong while handling it
+  (rendering, storing, sending, committing) is rolled back and recorded on that message alone,
+  in a transaction of its own, and the batch goes on. A message the server had already accepted
+  is recorded as sent even if storing that failed, so it is never delivered twice.
 - Temporary failures (4xx answers, a server that is down) are retried with growing back-off;
   permanent ones (5xx, an invalid address) are marked failed with the server's answer.
 - A message made pointless before it went out (an invitation superseded by a later revision,
   a reminder for a session that was cancelled) is skipped, with the reason kept.
 - Without MAIL_SERVER, messages are written to the log and kept in the email log, so a demo works.
+- Log lines name message ids and kinds, never an address, a name, a subject or a server's answer
+  (which may quote the address); tracebacks are logged without exception messages for the same reason.
 """
 from __future__ import annotations
 
@@ -18,11 +25,13 @@ import mailbox
 import smtplib
 import socket
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_mail import BadHeaderError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from ..database import begin_write, utcnow
 from ..extensions import db, mail
@@ -36,6 +45,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_FOR = timedelta(minutes=10)
 POSTPONE = timedelta(seconds=30)
+# last_error and an attempt's detail are for the email log: a line, not a server's whole transcript
+MAX_DETAIL = 1000
 
 
 @dataclass
@@ -189,6 +200,46 @@ def _message_id(message: OutboxMessage) -> str:
     return f"<booking.{message.id}.{digest}@{domain}>"
 
 
+def _storable(text: str, limit: int = MAX_DETAIL) -> str:
+    """`text` as any database stores it: no NUL (PostgreSQL refuses it), no lone surrogates, cut to `limit`."""
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _short_reason(exc: BaseException) -> str:
+    """What went wrong, for the email log: the error's kind and the first line of its message.
+
+    For a database error, the driver's own error (the SQL and its parameters are left out).
+    """
+    cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return _storable(f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__, 300)
+
+
+def _loggable(exc: BaseException) -> str:
+    """The kind of an error, without its message (an SMTP answer may quote the address)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "SMTP " + ",".join(str(code) for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP {exc.smtp_code}"
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        return f"{type(exc).__name__} ({type(exc.orig).__name__})"
+    return type(exc).__name__
+
+
+def _traceback_without_values(exc: BaseException) -> str:
+    """Where an error came from: the frames of it and of its causes, but not their messages,
+    which may quote what a row held (a name, an address, a link with its token)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{type(exc).__module__}.{type(exc).__qualname__}"
+                     " (message left out)")
+        exc = exc.__cause__ or exc.__context__
+    return "\n\nwhile handling an error raised by:\n".join(parts)
+
+
 def _classify(exc: Exception) -> Exception:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
@@ -216,9 +267,9 @@ class Transport:
         # instead of each message waiting for its own connection timeout.
         self.unreachable: str | None = None
 
-    def send(self, email: CalendarMessage) -> str:
+    def send(self, email: CalendarMessage, outbox_id: int) -> str:
         if not self.server:
-            return self._write_to_mail_log(email)
+            return self._write_to_mail_log(email, outbox_id)
         if self.unreachable is not None:
             raise ServerUnreachable(self.unreachable)
         if self.connection is None:
@@ -242,10 +293,10 @@ class Transport:
         return "accepted"
 
     @staticmethod
-    def _write_to_mail_log(email: CalendarMessage) -> str:
+    def _write_to_mail_log(email: CalendarMessage, outbox_id: int) -> str:
         """No mail server: keep the whole message in an mbox file (BOOKING_MAIL_LOG) that any mail program opens."""
         path = current_app.config.get("BOOKING_MAIL_LOG")
-        log.info("no MAIL_SERVER: email to %s not sent: %s", ", ".join(email.recipients), email.subject)
+        log.info("no MAIL_SERVER: email %s not sent, kept in the email log", outbox_id)
         if not path:
             return "logged (no MAIL_SERVER configured)"
         box = mailbox.mbox(path)
@@ -267,8 +318,39 @@ class Transport:
             self.connection = None
 
 
-def deliver(message: OutboxMessage, transport: Transport, now: datetime, result: DispatchResult) -> None:
-    """Send one claimed message and record what happened. The caller commits."""
+class Progress:
+    """How far one message got: whether the mail server has accepted it."""
+
+    def __init__(self):
+        self.accepted = False
+
+
+def _build(message: OutboxMessage, now: datetime) -> CalendarMessage:
+    """Render the message, store what is sent on its row (for the email log), and return the email."""
+    rendered = render_message(message, now=now)
+    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+    message.calendar = rendered.calendar.decode() if rendered.calendar else None
+    message.message_id = _message_id(message)
+    return CalendarMessage(
+        subject=rendered.subject,
+        recipients=[message.recipient],
+        body=rendered.text,
+        html=rendered.html,
+        sender=(current_app.config["BOOKING_OFFICE_NAME"], current_app.config["BOOKING_MAIL_SENDER"]),
+        calendar=rendered.calendar,
+        method=rendered.method,
+        message_id=message.message_id,
+        extra_headers={"Auto-Submitted": "auto-generated"},
+    )
+
+
+def deliver(message: OutboxMessage, transport: Transport, now: datetime, progress: Progress) -> str:
+    """Send one claimed message and record what happened; returns the outcome (a DispatchResult field).
+
+    Failures of the mail server are recorded here. Anything else (a message that cannot be
+    rendered or stored) is raised: the caller rolls back and records it (_record_failure).
+    The caller commits.
+    """
     max_attempts = current_app.config["BOOKING_MAIL_MAX_ATTEMPTS"]
     message.claimed_until = None
     try:
@@ -276,71 +358,104 @@ def deliver(message: OutboxMessage, transport: Transport, now: datetime, result:
     except Postpone:
         message.status = MessageStatus.PENDING
         message.next_attempt_at = now + POSTPONE
-        result.postponed += 1
-        return
+        return "postponed"
     if reason is not None:
         message.status = MessageStatus.SKIPPED
         message.skip_reason = reason
-        result.skipped += 1
         log.info("email %s (%s) skipped: %s", message.id, message.kind, reason)
-        return
+        return "skipped"
 
     message.attempts += 1
+    email = _build(message, now)
+    db.session.flush()  # stored before it goes out: a row that cannot hold it fails here, unsent
     try:
-        rendered = render_message(message, now=now)
-        message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
-        message.calendar = rendered.calendar.decode() if rendered.calendar else None
-        message.message_id = _message_id(message)
-        email = CalendarMessage(
-            subject=rendered.subject,
-            recipients=[message.recipient],
-            body=rendered.text,
-            html=rendered.html,
-            sender=(current_app.config["BOOKING_OFFICE_NAME"], current_app.config["BOOKING_MAIL_SENDER"]),
-            calendar=rendered.calendar,
-            method=rendered.method,
-            extra_headers={"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"},
-        )
-        detail = transport.send(email)
+        detail = transport.send(email, message.id)
     except ServerUnreachable as exc:
         # however long the server is down, the message waits: attempts count only what a server answered
         message.attempts -= 1
         message.status = MessageStatus.PENDING
         message.next_attempt_at = now + SERVER_DOWN_RETRY
-        message.last_error = f"mail server unreachable: {exc}"
+        message.last_error = _storable(f"mail server unreachable: {exc}")
         db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="retry",
                                        detail=message.last_error))
-        result.retried += 1
-        return
-    except Exception as exc:  # every failure is recorded on the row; none may stop the batch
+        return "retried"
+    except Exception as exc:  # the server refused it, the connection broke, or the message cannot be encoded
         if not isinstance(exc, (smtplib.SMTPException, OSError)):
-            log.exception("email %s (%s) could not be built", message.id, message.kind)
+            log.error("email %s (%s) could not be sent: %s\n%s", message.id, message.kind, _loggable(exc),
+                      _traceback_without_values(exc))
         failure = _classify(exc)
         permanent = isinstance(failure, PermanentFailure) or message.attempts >= max_attempts
-        message.last_error = str(failure)
+        message.last_error = _storable(str(failure))
         db.session.add(DeliveryAttempt(message=message, attempted_at=now,
-                                       outcome="failed" if permanent else "retry", detail=str(failure)))
+                                       outcome="failed" if permanent else "retry", detail=message.last_error))
         if permanent:
             message.status = MessageStatus.FAILED
-            result.failed += 1
-            log.warning("email %s to %s failed: %s", message.id, message.recipient, failure)
-        else:
-            message.status = MessageStatus.PENDING
-            message.next_attempt_at = now + backoff(message.attempts)
-            result.retried += 1
-            log.info("email %s to %s will be retried: %s", message.id, message.recipient, failure)
-        return
+            log.warning("email %s (%s) failed: %s", message.id, message.kind, _loggable(exc))
+            return "failed"
+        message.status = MessageStatus.PENDING
+        message.next_attempt_at = now + backoff(message.attempts)
+        log.info("email %s (%s) will be retried: %s", message.id, message.kind, _loggable(exc))
+        return "retried"
+    progress.accepted = True
     message.status = MessageStatus.SENT
     message.sent_at = now
     message.last_error = None
-    db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="sent", detail=detail))
-    result.sent += 1
-    log.info("email %s (%s) sent to %s", message.id, message.kind, message.recipient)
+    db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="sent", detail=_storable(detail)))
+    log.info("email %s (%s) sent", message.id, message.kind)
+    return "sent"
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A database that went away or timed out: no fault of the message, which is tried again."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _record_failure(message_id: int, exc: BaseException, *, accepted: bool, now: datetime) -> str | None:
+    """After a rollback: record on the message, in a transaction of its own, what `exc` did to it.
+
+    Accepted by the server already: sent (sending it again would deliver it twice). Else failed
+    with a short reason, or pending again if the database was briefly away. Returns the outcome,
+    or None if even this could not be stored (the claim then runs out and the message is taken up
+    again: the same Message-ID lets a receiving server drop a second copy).
+    """
+    reason = _short_reason(exc)
+    try:
+        begin_write()
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None:
+            db.session.commit()
+            return None
+        message.claimed_until = None
+        message.attempts += 1
+        if accepted:
+            message.status = MessageStatus.SENT
+            message.sent_at = now
+            message.last_error = _storable(f"sent, but storing the outcome failed: {reason}")
+            outcome, attempt = "sent", "sent"
+        elif _is_transient(exc) and message.attempts < current_app.config["BOOKING_MAIL_MAX_ATTEMPTS"]:
+            message.status = MessageStatus.PENDING
+            message.next_attempt_at = now + backoff(message.attempts)
+            message.last_error = reason
+            outcome, attempt = "retried", "retry"
+        else:
+            message.status = MessageStatus.FAILED
+            message.last_error = reason
+            outcome, attempt = "failed", "failed"
+        db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome=attempt,
+                                       detail=message.last_error))
+        db.session.commit()
+    except Exception as second:
+        db.session.rollback()
+        log.error("email %s: its failure could not be recorded either: %s\n%s", message_id, _loggable(second),
+                  _traceback_without_values(second))
+        return None
+    return outcome
 
 
 def dispatch_pending(now: datetime | None = None, *, limit: int = 100, stop_after: int | None = None) -> DispatchResult:
     """One pass: claim due messages and deliver them, committing after each.
 
+    Whatever goes wrong with one message is recorded on it, and the pass goes on with the next.
     `stop_after` ends the pass early, leaving claimed messages for a later pass (as a worker
     stopped mid-batch would).
     """
@@ -353,35 +468,69 @@ def dispatch_pending(now: datetime | None = None, *, limit: int = 100, stop_afte
             for index, message_id in enumerate(ids):
                 if stop_after is not None and index >= stop_after:
                     break
-                # SQLite: hold the single write lock from the start, so the outcome can be written
-                begin_write()
-                message = db.session.get(OutboxMessage, message_id)
-                if message is None or message.status != MessageStatus.SENDING:
-                    continue
-                deliver(message, transport, now, result)
-                result.ids.append(message_id)
-                db.session.commit()
+                outcome = _dispatch_one(message_id, transport, now)
+                if outcome is not None:
+                    setattr(result, outcome, getattr(result, outcome) + 1)
+                    result.ids.append(message_id)
     finally:
         transport.close()
     return result
 
 
-def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> None:
-    """Deliver forever (or one pass with `once`); also schedules reminders each pass."""
-    from .reminders import schedule_reminders
-
-    while True:
-        scheduled = schedule_reminders()
+def _dispatch_one(message_id: int, transport: Transport, now: datetime) -> str | None:
+    progress = Progress()
+    kind = None
+    try:
+        # SQLite: hold the single write lock from the start, so the outcome can be written
+        begin_write()
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or message.status != MessageStatus.SENDING:
+            db.session.commit()
+            return None
+        kind = message.kind
+        outcome = deliver(message, transport, now, progress)
         db.session.commit()
-        while True:  # a backlog goes out in batches until nothing is due
-            result = dispatch_pending()
+        return outcome
+    except Exception as exc:
+        db.session.rollback()
+        log.error("email %s (%s) failed %s: %s\n%s", message_id, kind or "?",
+                  "after the mail server accepted it" if progress.accepted else "before it was sent",
+                  _loggable(exc), _traceback_without_values(exc))
+        return _record_failure(message_id, exc, accepted=progress.accepted, now=now)
+
+
+def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> None:
+    """Deliver forever (or one pass with `once`); also schedules reminders each pass.
+
+    Running forever, a pass that fails as a whole (the database is away) is logged and the
+    next one follows after `interval`; with `once` the error ends the command.
+    """
+    while True:
+        try:
+            _one_pass(echo)
+        except Exception as exc:
+            db.session.rollback()
             db.session.remove()
-            if result.handled or scheduled:
-                echo(f"reminders scheduled: {scheduled}; sent: {result.sent}, retried: {result.retried}, "
-                     f"failed: {result.failed}, skipped: {result.skipped}")
-            scheduled = 0
-            if not result.handled:
-                break
+            if once:
+                raise
+            log.error("mail worker pass failed, trying again in %ss: %s\n%s", interval, _loggable(exc),
+                      _traceback_without_values(exc))
         if once:
             return
         time.sleep(interval)
+
+
+def _one_pass(echo) -> None:
+    from .reminders import schedule_reminders
+
+    scheduled = schedule_reminders()
+    db.session.commit()
+    while True:  # a backlog goes out in batches until nothing is due
+        result = dispatch_pending()
+        db.session.remove()
+        if result.handled or scheduled:
+            echo(f"reminders scheduled: {scheduled}; sent: {result.sent}, retried: {result.retried}, "
+                 f"failed: {result.failed}, skipped: {result.skipped}")
+        scheduled = 0
+        if not result.handled:
+            break

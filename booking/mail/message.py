@@ -17,6 +17,7 @@ from __future__ import annotations
 from email import policy
 from email.charset import Charset
 from email.encoders import encode_base64
+from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
@@ -30,19 +31,26 @@ INVITE_FILENAME = "invite.ics"
 
 # Flask-Mail's envelope headers are kept; these describe its body, which is replaced.
 _BODY_HEADERS = {"content-type", "mime-version", "content-transfer-encoding", "content-disposition"}
+# Written by `_subject_header` instead (see there).
+_REWRITTEN_HEADERS = _BODY_HEADERS | {"subject"}
 
 
 class CalendarMessage(Message):
     """A Flask-Mail message with text and HTML alternatives and, optionally, an iCalendar object.
 
     `calendar` is the object's bytes (from booking.calendar.ics); `method` defaults to its
-    METHOD and, if given, must equal it. Without `calendar` the email is a plain
+    METHOD and, if given, must equal it. `message_id` replaces the Message-ID Flask-Mail makes up. Without `calendar` the email is a plain
     multipart/alternative of text and HTML (multipart/mixed if files are attached).
     """
 
     def __init__(self, subject: str = "", recipients=None, body: str | None = None, html: str | None = None,
-                 *, calendar: bytes | None = None, method: str | None = None, **kwargs):
+                 *, calendar: bytes | None = None, method: str | None = None, message_id: str | None = None,
+                 **kwargs):
         super().__init__(subject=subject, recipients=recipients, body=body, html=html, **kwargs)
+        if message_id is not None:
+            # Flask-Mail writes msgId as the one Message-ID header; one given in extra_headers
+            # would be a second one.
+            self.msgId = message_id
         self.calendar = calendar
         self.method = _checked_method(calendar, method) if calendar is not None else None
 
@@ -69,10 +77,28 @@ class CalendarMessage(Message):
                 msg.attach(part)
 
         for name, value in envelope.items():
-            if name.lower() not in _BODY_HEADERS:
+            if name.lower() not in _REWRITTEN_HEADERS:
                 msg[name] = value
+        if self.subject:
+            msg["Subject"] = _subject_header(self.subject)
         msg.policy = policy.SMTP
         return msg
+
+
+def _subject_header(subject: str) -> str:
+    """The Subject as encoded words whose lines fit, so that it arrives exactly as it was written.
+
+    Flask-Mail encodes it without counting "Subject: ", so a long subject with any non-ASCII
+    letter came out over-long, and the SMTP policy refolded it: spaces appeared inside words and
+    vanished between them. Encoded words in lines of at most 76 characters are kept as they are,
+    and readers join them without the whitespace between them. ASCII text that itself looks like
+    an encoded word ("=?") is encoded too, so a name cannot make the reader decode it.
+    """
+    if "\r" in subject or "\n" in subject:
+        raise ValueError("a line break in the subject")
+    if subject.isascii() and "=?" not in subject:
+        return subject  # folded at spaces by the SMTP policy, which keeps ASCII text intact
+    return Header(subject, "utf-8", header_name="Subject").encode()
 
 
 def _checked_method(calendar: bytes, method: str | None) -> str:

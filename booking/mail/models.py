@@ -75,17 +75,20 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Text, like everything the dispatcher writes: what a message renders to has no fixed bound
+    # (names, titles and a server's answer all go in), and a value too long for its column
+    # would make storing the outcome fail after the server had accepted the message.
     last_error: Mapped[str | None] = mapped_column(Text)
-    skip_reason: Mapped[str | None] = mapped_column(String(200))
+    skip_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # What was sent, kept for the email log.
-    subject: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(Text)
     body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     calendar: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str | None] = mapped_column(Text)  # the Message-ID header, the same on every attempt
 
     registration: Mapped[Registration | None] = relationship()
     contact: Mapped[AssociationContact | None] = relationship()

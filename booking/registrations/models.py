@@ -105,6 +105,20 @@ class Registration(db.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def can_see_meeting_link(self) -> bool:
+        """Only people with a place get the online meeting's link: not the waiting list, not after cancelling.
+
+        The one rule for every page, feed and email that could show it (see `meeting_link`).
+        """
+        return self.status == RegistrationStatus.CONFIRMED
+
+    @property
+    def meeting_link(self) -> str | None:
+        """The seminar's online meeting link if this registration may see it, else None."""
+        if not self.can_see_meeting_link():
+            return None
+        return self.seminar.online_url or None
+
     def can_cancel(self, now: datetime | None = None) -> bool:
         """Active and the seminar not over yet: a place freed now can still go to someone else."""
         last_end = self.seminar.last_end
