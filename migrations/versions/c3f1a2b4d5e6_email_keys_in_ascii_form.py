@@ -6,7 +6,7 @@ booking.addresses.address_key does (written out here, since a migration must not
 application's code does). A row whose new key another row already holds keeps its old key.
 
 Revision ID: c3f1a2b4d5e6
-Revises: 8a2d709071d8
+Revises: 667fbde803d6
 Create Date: 2026-11-29 17:30:00
 """
 import idna
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c3f1a2b4d5e6'
-down_revision = '8a2d709071d8'
+down_revision = '667fbde803d6'
 branch_labels = None
 depends_on = None
 
