@@ -12,6 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from .. import ratelimits
 from ..calendar import ics
 from ..calendar.views import calendar_response
 from ..database import utcnow
@@ -123,6 +124,7 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
 # stale token is shown beside the form with everything typed kept.
 @bp.route("/seminars/<slug>/group", methods=["GET", "POST"])
 @csrf.exempt
+@ratelimits.group
 def group(slug: str):
     seminar = seminar_or_404(slug)
     return group_request(seminar, None, None)
@@ -162,6 +164,7 @@ def contact(token: str):
 
 @bp.route("/associations/contact/<token>/seminars/<slug>/group", methods=["GET", "POST"])
 @csrf.exempt
+@ratelimits.group
 def contact_group(token: str, slug: str):
     contact = contact_or_404(token)
     seminar = seminar_or_404(slug)

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from .. import ratelimits
 from ..associations.services import all_associations, request_links
 from ..database import utcnow
 from ..extensions import csrf, db
@@ -125,6 +126,7 @@ def register_page(slug: str):
 # typed kept, instead of the bare error page CSRFProtect would give.
 @bp.post("/seminars/<slug>/register")
 @csrf.exempt
+@ratelimits.registration
 def register(slug: str):
     seminar = seminar_or_404(slug)
     if not seminar.is_open(utcnow()):
@@ -215,6 +217,7 @@ def cancel(token: str):
 # --- "lost your link?" --------------------------------------------------------------------------
 
 @bp.route("/lost-link", methods=["GET", "POST"])
+@ratelimits.lost_link
 def lost_link():
     form = LostLinkForm()
     if form.validate_on_submit():
