@@ -1,6 +1,9 @@
 """Form pieces every participant-facing form shares: friendly CSRF expiry, the association choice."""
 from __future__ import annotations
 
+import logging
+
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -10,10 +13,13 @@ from wtforms.validators import Length, Optional, ValidationError
 from .associations.models import Association, association_name_key
 from .associations.services import find_or_create_association, get_association
 
+log = logging.getLogger(__name__)
+
 MAX_LENGTH = _l("Please use at most %(max)d characters.")
 EMAIL_INVALID = _l("Please enter a valid email address, for example name@example.org.")
 PHONE_PATTERN = r"^\+?[0-9 ()/.\-]+$"
 PHONE_INVALID = _l("Please enter a phone number with digits only (and + ( ) / - if needed).")
+HONEYPOT_ANSWER = _l("Thank you. Please check your email.")  # what a dropped bot submission is told
 FORM_EXPIRED_MESSAGE = _l(
     "For your security this form has expired. Please check your entries and send the form again."
 )
@@ -24,7 +30,20 @@ def strip(value):
 
 
 class ParticipantFacingForm(FlaskForm):
-    """A form whose CSRF failure is told in words participants understand, beside the form."""
+    """A form whose CSRF failure is told in words participants understand, beside the form.
+
+    It also carries the honeypot: a text field people never see (CSS class `trap`, skipped by Tab,
+    labelled for the screen readers that still reach it) that bots filling every field fill too.
+    """
+
+    website = StringField(_l("Leave this field empty"), filters=[strip])
+
+    def honeypot_filled(self) -> bool:
+        """True, and counted in the log, for a submission to drop without a hint (see HONEYPOT_ANSWER)."""
+        if not self.website.data:
+            return False
+        log.info("honeypot filled: submission to %s dropped", request.endpoint)
+        return True
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

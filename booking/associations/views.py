@@ -17,6 +17,7 @@ from ..calendar import ics
 from ..calendar.views import calendar_response
 from ..database import utcnow
 from ..extensions import csrf, db
+from ..forms import HONEYPOT_ANSWER
 from ..languages import INTERFACE_LANGUAGES
 from ..public.views import private, seminar_or_404
 from ..registrations import services as registrations
@@ -98,6 +99,9 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
             return render_group(seminar, form, token=token, status=200 if added else 422)
         form.remove_row(request.form["remove_row"])
         return render_group(seminar, form, token=token)
+    if form.honeypot_filled():
+        flash(str(HONEYPOT_ANSWER), "success")
+        return redirect(url_for(request.endpoint, **request.view_args))
     if not seminar.is_open(utcnow()):
         return render_group(seminar, form, token=token, status=409)
     if not form.validate_on_submit():

@@ -21,6 +21,7 @@ from .. import ratelimits
 from ..associations.services import all_associations, request_links
 from ..database import utcnow
 from ..extensions import csrf, db
+from ..forms import HONEYPOT_ANSWER
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
@@ -129,9 +130,12 @@ def register_page(slug: str):
 @ratelimits.registration
 def register(slug: str):
     seminar = seminar_or_404(slug)
+    form = registration_form()
+    if form.honeypot_filled():
+        flash(str(HONEYPOT_ANSWER), "success")
+        return redirect(url_for(".seminar", slug=slug))
     if not seminar.is_open(utcnow()):
         return render_seminar(seminar, registration_form(), status=409)
-    form = registration_form()
     if not form.validate_on_submit():
         return render_seminar(seminar, form, status=422)
     try:
@@ -220,6 +224,9 @@ def cancel(token: str):
 @ratelimits.lost_link
 def lost_link():
     form = LostLinkForm()
+    if form.honeypot_filled():
+        flash(str(HONEYPOT_ANSWER), "success")
+        return redirect(url_for(".lost_link"))
     if form.validate_on_submit():
         request_links(form.email.data)
         db.session.commit()
