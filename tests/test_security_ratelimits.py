@@ -317,3 +317,12 @@ def test_redis_storage_when_configured(tmp_path):
         for key in server.scan_iter(f"*{prefix}*"):
             server.delete(key)
         server.close()
+
+
+def test_redis_unreachable_the_forms_go_on_counted_in_memory(tmp_path):
+    with limited_app(tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0") as app:  # nothing listens on port 1
+        client = app.test_client()
+        allowed = smallest(app, "BOOKING_LIMIT_LOST_LINK_IP")
+        answers = [lost_link(client, f"p{i}@example.net").status_code for i in range(allowed + 1)]
+
+    assert answers == [302] * allowed + [429]
