@@ -78,6 +78,25 @@ class Config:
     # their token): tracebacks and logs name ids only.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
+    # Rate limits (booking/ratelimits.py; why these values: README, "Rate limits").
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "booking")
+    RATELIMIT_STRATEGY = "moving-window"  # no double burst at a window's edge
+    RATELIMIT_FAIL_ON_FIRST_BREACH = False  # find every limit reached, so "try again at" is right
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: registrations go on, counted in memory meanwhile
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    BOOKING_LIMIT_REGISTER_IP = os.environ.get("BOOKING_LIMIT_REGISTER_IP", "10 per minute; 60 per hour")
+    BOOKING_LIMIT_REGISTER_EMAIL = os.environ.get("BOOKING_LIMIT_REGISTER_EMAIL", "10 per hour; 30 per day")
+    BOOKING_LIMIT_GROUP_IP = os.environ.get("BOOKING_LIMIT_GROUP_IP", "5 per minute; 20 per hour")
+    BOOKING_LIMIT_GROUP_EMAIL = os.environ.get("BOOKING_LIMIT_GROUP_EMAIL", "10 per hour; 30 per day")
+    BOOKING_LIMIT_LOST_LINK_IP = os.environ.get("BOOKING_LIMIT_LOST_LINK_IP", "10 per minute; 30 per hour")
+    BOOKING_LIMIT_LOST_LINK_EMAIL = os.environ.get("BOOKING_LIMIT_LOST_LINK_EMAIL", "3 per hour; 10 per day")
+    BOOKING_LIMIT_LOGIN_IP = os.environ.get("BOOKING_LIMIT_LOGIN_IP", "10 per minute; 100 per hour")
+    BOOKING_LIMIT_LOGIN_EMAIL = os.environ.get("BOOKING_LIMIT_LOGIN_EMAIL", "5 per minute; 20 per hour")
+    BOOKING_LIMIT_PASSWORD_RESET_IP = os.environ.get("BOOKING_LIMIT_PASSWORD_RESET_IP", "5 per minute; 20 per hour")
+    BOOKING_LIMIT_PASSWORD_RESET_EMAIL = os.environ.get("BOOKING_LIMIT_PASSWORD_RESET_EMAIL", "3 per hour; 10 per day")
+
 
 class DevelopmentConfig(Config):
     DEBUG = True
@@ -91,6 +110,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     MAIL_SERVER = ""
     BOOKING_MAIL_LOG = ""
+    RATELIMIT_ENABLED = False  # the suite posts many forms from 127.0.0.1; tests/test_security_ratelimits.py turns them on
 
 
 class ProductionConfig(Config):

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, abort, has_request_context, render_template, request, session
 
 from .database import init_database
-from . import extensions
+from . import extensions, ratelimits
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,6 +106,7 @@ def register_extensions(app: Flask) -> None:
     extensions.migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True, compare_type=True)
     extensions.mail.init_app(app)
     extensions.csrf.init_app(app)
+    ratelimits.init_app(app)
     extensions.babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(PROJECT_DIR / "booking" / "translations"))
     # models must be imported so that metadata and migrations see every table
@@ -150,8 +151,9 @@ def register_errorhandlers(app: Flask) -> None:
         code = getattr(error, "code", 500) or 500
         return render_template("errors/error.html", code=code, error=error), code
 
-    for code in (400, 403, 404, 405, 413, 429):
+    for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, render_error)
+    app.register_error_handler(429, ratelimits.too_many_requests)
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
 
     @app.errorhandler(500)

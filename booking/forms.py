@@ -2,6 +2,9 @@
 the checks every name and address field gets, and the "did you mean ...?" guard on addresses."""
 from __future__ import annotations
 
+import logging
+
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
@@ -15,9 +18,12 @@ from .inputs import FitsColumn, NotAWebAddress, PersonName, clean_line, parse_id
 
 __all__ = ["EMAIL_INVALID"]
 
+log = logging.getLogger(__name__)
+
 MAX_LENGTH = _l("Please use at most %(max)d characters.")
 PHONE_PATTERN = r"^\+?[0-9 ()/.\-]+$"
 PHONE_INVALID = _l("Please enter a phone number with digits only (and + ( ) / - if needed).")
+HONEYPOT_ANSWER = _l("Thank you. Please check your email.")  # what a dropped bot submission is told
 FORM_EXPIRED_MESSAGE = _l(
     "For your security this form has expired. Please check your entries and send the form again."
 )
@@ -42,7 +48,20 @@ def email_field(label, required_message=None, *, description=None) -> StringFiel
 
 
 class ParticipantFacingForm(FlaskForm):
-    """A form whose CSRF failure is told in words participants understand, beside the form."""
+    """A form whose CSRF failure is told in words participants understand, beside the form.
+
+    It also carries the honeypot: a text field people never see (CSS class `trap`, skipped by Tab,
+    labelled for the screen readers that still reach it) that bots filling every field fill too.
+    """
+
+    website = StringField(_l("Leave this field empty"), filters=[strip])
+
+    def honeypot_filled(self) -> bool:
+        """True, and counted in the log, for a submission to drop without a hint (see HONEYPOT_ANSWER)."""
+        if not self.website.data:
+            return False
+        log.info("honeypot filled: submission to %s dropped", request.endpoint)
+        return True
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -12,11 +12,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from .. import ratelimits
 from ..calendar import ics
 from ..calendar.views import calendar_response
 from ..database import utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url
+from ..forms import HONEYPOT_ANSWER
 from ..languages import INTERFACE_LANGUAGES
 from ..public.views import private, seminar_or_404
 from ..registrations import services as registrations
@@ -104,6 +106,9 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
             return render_group(seminar, form, token=token, status=200 if added else 422)
         form.remove_row(request.form["remove_row"])
         return render_group(seminar, form, token=token)
+    if form.honeypot_filled():
+        flash(str(HONEYPOT_ANSWER), "success")
+        return redirect(url_for(request.endpoint, **request.view_args))
     if not seminar.is_open(utcnow()):
         return render_group(seminar, form, token=token, status=409)
     if not form.validate_on_submit():
@@ -134,6 +139,7 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
 # stale token is shown beside the form with everything typed kept.
 @bp.route("/seminars/<slug>/group", methods=["GET", "POST"])
 @csrf.exempt
+@ratelimits.group
 def group(slug: str):
     seminar = seminar_or_404(slug)
     return group_request(seminar, None, None)
@@ -181,6 +187,7 @@ def contact(token: str):
 
 @bp.route("/associations/contact/<token>/seminars/<slug>/group", methods=["GET", "POST"])
 @csrf.exempt
+@ratelimits.group
 def contact_group(token: str, slug: str):
     contact = contact_or_404(token)
     seminar = seminar_or_404(slug)

@@ -18,10 +18,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
+from .. import ratelimits
 from ..associations.services import all_associations, request_links
 from ..database import utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url
+from ..forms import HONEYPOT_ANSWER
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
@@ -140,11 +142,15 @@ def register_page(slug: str):
 # typed kept, instead of the bare error page CSRFProtect would give.
 @bp.post("/seminars/<slug>/register")
 @csrf.exempt
+@ratelimits.registration
 def register(slug: str):
     seminar = seminar_or_404(slug)
+    form = registration_form()
+    if form.honeypot_filled():
+        flash(str(HONEYPOT_ANSWER), "success")
+        return redirect(url_for(".seminar", slug=slug))
     if not seminar.is_open(utcnow()):
         return render_seminar(seminar, registration_form(), status=409)
-    form = registration_form()
     if not form.validate_on_submit():
         return render_seminar(seminar, form, status=422)
     applicant = form.applicant()
@@ -239,8 +245,12 @@ def cancel(token: str):
 # --- "lost your link?" --------------------------------------------------------------------------
 
 @bp.route("/lost-link", methods=["GET", "POST"])
+@ratelimits.lost_link
 def lost_link():
     form = LostLinkForm()
+    if form.honeypot_filled():
+        flash(str(HONEYPOT_ANSWER), "success")
+        return redirect(url_for(".lost_link"))
     if form.validate_on_submit():
         request_links(form.email.data)
         db.session.commit()

@@ -1,0 +1,125 @@
+"""Every POST route refuses a request without a valid CSRF token, and stores nothing.
+
+The test walks the URL map: a POST route it does not know fails it, so a new route gets covered
+when it is added (put it in ROUTES with real objects and plausible form data).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+from flask import url_for
+
+from booking.associations import services as associations
+from booking.associations.services import ContactDetails
+from booking.extensions import db
+from booking.registrations import services as registrations
+
+from tests.factories import csrf_token, make_applicant, make_association, make_registration, make_seminar
+
+FORM_EXPIRED = "For your security this form has expired"  # forms that check their token themselves (422)
+CSRF_PAGE = "The form could not be sent"  # CSRFProtect's refusal page (400)
+
+
+@dataclass
+class Route:
+    url_args: Callable[[dict], dict]
+    data: dict
+    refusal: tuple[int, str]
+    page: Callable[[dict], str] | None = None  # where a browser gets the form (for the control with a token)
+
+
+PERSON = {"first_name": "Leyla", "last_name": "Yılmaz", "email": "leyla.neu@example.net", "preferred_language": "de",
+          "new_association": "Kulturverein", "consent": "y"}
+GROUP = {"new_association": "Kulturverein", "participants-0-first_name": "Gül", "participants-0-last_name": "Aydın",
+         "participants-0-email": "gul@example.net", "participants-0-preferred_language": "tr", "consent": "y"}
+
+ROUTES: dict[str, Route] = {
+    "public.register": Route(
+        lambda o: {"slug": o["slug"]}, PERSON, (422, FORM_EXPIRED), lambda o: f"/seminars/{o['slug']}"),
+    "public.cancel": Route(
+        lambda o: {"token": o["manage_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
+    "public.lost_link": Route(
+        lambda o: {}, {"email": "leyla@example.net"}, (400, CSRF_PAGE)),
+    "associations.group": Route(
+        lambda o: {"slug": o["slug"]},
+        GROUP | {"contact_first_name": "Aylin", "contact_last_name": "Kaya", "contact_email": "neu@verein.example",
+                 "participants-0-email": "gul.other@example.net"},
+        (422, FORM_EXPIRED)),
+    "associations.contact_group": Route(
+        lambda o: {"token": o["contact_token"], "slug": o["slug"]}, GROUP, (422, FORM_EXPIRED)),
+    "associations.contact_cancel": Route(
+        lambda o: {"token": o["contact_token"], "public_id": o["member_public_id"]}, {"submit": "1"},
+        (400, CSRF_PAGE)),
+}
+
+
+@pytest.fixture
+def objects(app):
+    """Real objects for every URL part: a published seminar, a manage link, a contact link, a member."""
+    with app.app_context():
+        seminar = make_seminar(slug="vereinsrecht", capacity=20)
+        registration = make_registration(seminar, email="leyla@example.net")
+        members = associations.register_group(
+            seminar, ContactDetails(first_name="Aylin", last_name="Kaya", email="vorstand@verein.example",
+                                    phone=None, preferred_language="de"),
+            [make_applicant(first_name="Ali")], make_association("Kulturverein"))
+        db.session.commit()
+        return {"slug": seminar.slug, "manage_token": registrations.manage_token(registration),
+                "contact_token": associations.contact_token(members[0].registered_by),
+                "member_public_id": members[0].public_id}
+
+
+def snapshot() -> dict:
+    """Every row of every table: nothing added, changed or removed when they compare equal."""
+    return {table.name: sorted(map(repr, db.session.execute(table.select()).all()))
+            for table in db.metadata.sorted_tables}
+
+
+def post_routes(app):
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())})
+
+
+def test_every_post_route_is_covered(app):
+    routes = post_routes(app)
+    unknown = [endpoint for endpoint in routes if endpoint not in ROUTES]
+    assert not unknown, (f"POST routes without a CSRF check in this test: {unknown}. Add each to ROUTES "
+                         "with real objects and plausible form data.")
+    assert sorted(ROUTES) == routes, "ROUTES names routes that no longer exist"
+
+
+@pytest.mark.parametrize("token", [None, "", "forged.token.value"], ids=["missing", "empty", "forged"])
+def test_every_post_route_refuses_a_request_without_a_valid_token(app, client, objects, token):
+    for endpoint in post_routes(app):
+        route = ROUTES[endpoint]
+        with app.test_request_context():
+            url = url_for(endpoint, **route.url_args(objects))
+        data = dict(route.data) if token is None else route.data | {"csrf_token": token}
+        with app.app_context():
+            before = snapshot()
+
+        response = client.post(url, data=data)
+
+        status, text = route.refusal
+        assert (endpoint, response.status_code) == (endpoint, status)
+        assert text in response.get_data(as_text=True), endpoint
+        with app.app_context():
+            assert snapshot() == before, f"{endpoint} stored something without a valid CSRF token"
+
+
+def test_the_same_requests_with_a_valid_token_go_through(app, client, objects):
+    """The control: the data above is plausible, so the refusals are the token's doing."""
+    for endpoint in post_routes(app):
+        route = ROUTES[endpoint]
+        with app.test_request_context():
+            url = url_for(endpoint, **route.url_args(objects))
+        page = route.page(objects) if route.page else url
+        with app.app_context():
+            before = snapshot()
+
+        response = client.post(url, data=route.data | {"csrf_token": csrf_token(client, page)})
+
+        assert (endpoint, response.status_code) == (endpoint, 302)
+        with app.app_context():
+            assert snapshot() != before or endpoint == "public.lost_link", endpoint
