@@ -38,7 +38,8 @@ def test_long_subjects_with_any_letters_arrive_exactly_as_written(app_ctx, smtp_
             make_seminar(sessions=1, title=title),
             ContactDetails(first_name="Aylin", last_name="Kaya", email="vorstand@verein.example",
                            preferred_language="en"),
-            [make_applicant(first_name="Ali Rıza", last_name="Demir-Öztürk", email=None, preferred_language="en")],
+            [make_applicant(first_name="Ali Rıza", last_name="Demir-Öztürk", email=f"ali{len(title)}@example.net",
+                            preferred_language="en")],
             None)
     db.session.commit()
     dispatch_pending()
@@ -49,7 +50,7 @@ def test_long_subjects_with_any_letters_arrive_exactly_as_written(app_ctx, smtp_
     for message in messages:
         assert by_id[message.message_id]["Subject"] == message.subject
     subjects = {m.subject for m in messages}
-    assert any(s.startswith(f"For Ali Rıza Demir-Öztürk: Invitation: {titles[0]}, ") for s in subjects)
-    assert any(s.startswith("For Ali Rıza Demir-Öztürk: Your place: =?utf-8?q?Gewonnen?=") for s in subjects)
+    assert any(s.startswith(f"Invitation: {titles[0]}, ") for s in subjects)
+    assert any(s.startswith("Your place: =?utf-8?q?Gewonnen?=") for s in subjects)
     for envelope in smtp_server.handler.envelopes:
         assert max(len(line) for line in envelope.content.split(b"\r\n\r\n")[0].split(b"\r\n")) <= 78
