@@ -317,7 +317,9 @@ def test_pages_need_no_inline_script_or_style_and_the_stylesheet_applies(app, li
     assert [m for m in page.console_log.messages
             if m.startswith("error") and "Failed to load resource" not in m] == []
 
-    # the stylesheet is applied: values no browser has by default
+    # the stylesheet is applied: values no browser has by default (once it has loaded: on a busy
+    # machine the button can be visible before the stylesheet arrived)
+    page.wait_for_load_state("load")
     styles = page.evaluate("""() => ({
         bodyMargin: getComputedStyle(document.body).marginTop,
         headerBackground: getComputedStyle(document.querySelector('.site-header')).backgroundColor,
