@@ -8,6 +8,7 @@ from booking.associations.services import ContactDetails
 from booking.extensions import db
 from booking.mail.dispatcher import dispatch_pending
 from booking.mail.models import MessageKind, OutboxMessage
+from booking.registrations import links
 from booking.registrations import services as registrations
 
 from tests.factories import csrf_token, make_applicant, make_association, make_registration, make_seminar, now
@@ -61,7 +62,7 @@ def test_links_go_out_again_after_an_hour(app_ctx):
     make_registration(make_seminar(), email="leyla@example.net")
     start = now()
     for minutes in (0, 59, 61):
-        associations.request_links("leyla@example.net", now=start + timedelta(minutes=minutes))
+        links.request_links("leyla@example.net", now=start + timedelta(minutes=minutes))
     assert len(links_messages()) == 2
 
 
@@ -79,7 +80,7 @@ def test_one_email_holds_every_current_link_of_the_address(app_ctx, smtp_server,
     dispatch_pending()
     before = len(smtp_server.messages)
 
-    associations.request_links("AYLIN@verein.example")
+    links.request_links("AYLIN@verein.example")
     db.session.commit()
     assert dispatch_pending().sent == 1
 
@@ -98,7 +99,7 @@ def test_one_email_holds_every_current_link_of_the_address(app_ctx, smtp_server,
 
 def test_nothing_is_sent_for_an_address_whose_seminars_are_over(app_ctx):
     registration_in_a_seminar_now_over("old@example.net")
-    associations.request_links("old@example.net")
+    links.request_links("old@example.net")
     assert links_messages() == []
 
 

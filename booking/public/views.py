@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from .. import ratelimits
-from ..associations.services import all_associations, request_links
+from ..associations.services import all_associations
+from ..registrations.links import request_links
 from ..database import utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url

@@ -22,6 +22,7 @@ from ..extensions import db
 from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar
 from ..tokens import make_token, resolve_token, revoke_tokens
+from .links import request_links
 from .models import (
     ACTIVE_STATUSES,
     Registration,
@@ -220,7 +221,7 @@ def register_or_send_links(
     by email, so that no page tells anyone whether an address is registered.
 
     A person whose address has an active registration for this seminar is not registered again;
-    that address is sent its personal links instead (booking.associations.services.request_links:
+    that address is sent its personal links instead (booking.registrations.links.request_links:
     every current link in one email, at most once an hour per address). Everyone else is
     registered as by register_people.
 
@@ -230,8 +231,6 @@ def register_or_send_links(
     ends up registered: a new association or contact typed with a form that registered no one
     is not kept.
     """
-    from ..associations.services import request_links  # associations.services builds on this module
-
     now = now or utcnow()
     attempt = db.session.begin_nested()
     try:
