@@ -73,6 +73,8 @@ class Config:
     MAX_FORM_MEMORY_SIZE = 64 * 1024  # one field; the longest (needs, 2,000 characters) takes at most 24 KiB
     MAX_FORM_PARTS = 40 + 6 * (BOOKING_GROUP_MAX + 1)  # the group form's fields, with room to spare
     SESSION_COOKIE_SAMESITE = "Lax"
+    # A workspace session ends after this many minutes without a request.
+    BOOKING_ADMIN_IDLE_MINUTES = int(os.environ.get("BOOKING_ADMIN_IDLE_MINUTES", "120"))
     SESSION_COOKIE_HTTPONLY = True
     # Error messages and SQL logs never quote a statement's values (names, addresses, links with
     # their token): tracebacks and logs name ids only.

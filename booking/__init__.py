@@ -106,6 +106,7 @@ def register_extensions(app: Flask) -> None:
     extensions.migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True, compare_type=True)
     extensions.mail.init_app(app)
     extensions.csrf.init_app(app)
+    extensions.login_manager.init_app(app)
     ratelimits.init_app(app)
     extensions.babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(PROJECT_DIR / "booking" / "translations"))
@@ -135,6 +136,8 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .admin.views import bp as admin_bp
     from .associations.views import bp as associations_bp
     from .calendar.views import bp as calendar_bp
     from .public.views import bp as public_bp
@@ -142,6 +145,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(associations_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -163,6 +168,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .accounts import commands as _account_commands  # noqa: F401
     from .associations import commands as _association_commands  # noqa: F401
     from .cli import booking_cli
     from .mail import commands as _mail_commands  # noqa: F401  (they add themselves to the group)

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and bound to the app in `create_app`."""
 from flask_babel import Babel
+from flask_login import LoginManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
@@ -30,3 +31,4 @@ csrf = CSRFProtect()
 babel = Babel()
 # Limits and their keys live in booking/ratelimits.py; settings are the RATELIMIT_* ones in config.py.
 limiter = Limiter(key_func=get_remote_address)
+login_manager = LoginManager()

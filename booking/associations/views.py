@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import ratelimits
+from .. import audit, ratelimits
 from ..calendar import ics
 from ..calendar.views import calendar_response
 from ..database import utcnow
@@ -37,6 +37,10 @@ RESULT_SESSION_KEY = "group_registered"
 def current_language() -> str:
     language = str(get_locale() or "")
     return language if language in INTERFACE_LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def contact_actor(contact: AssociationContact) -> audit.Actor:
+    return audit.Actor("contact", label=f"contact {contact.id}")
 
 
 def contact_or_404(token: str) -> AssociationContact:
@@ -191,7 +195,8 @@ def contact(token: str):
 def contact_group(token: str, slug: str):
     contact = contact_or_404(token)
     seminar = seminar_or_404(slug)
-    return group_request(seminar, contact, token)
+    with audit.acting_as(contact_actor(contact)):
+        return group_request(seminar, contact, token)
 
 
 @bp.route("/associations/contact/<token>/registrations/<public_id>/cancel", methods=["GET", "POST"])
@@ -205,7 +210,8 @@ def contact_cancel(token: str, public_id: str):
     form = ContactCancelForm()
     if form.validate_on_submit():
         try:
-            registrations.cancel_registration(registration)
+            with audit.acting_as(contact_actor(contact)):
+                registrations.cancel_registration(registration)
         except registrations.CancellationRefused as refused:
             db.session.rollback()
             flash(str(refused.message), "error")

@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
-from .. import ratelimits
+from .. import audit, ratelimits
 from ..associations.services import all_associations
 from ..registrations.links import request_links
 from ..database import utcnow
@@ -229,7 +229,8 @@ def cancel(token: str):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            registrations.cancel_registration(registration)
+            with audit.acting_as(audit.Actor("participant")):
+                registrations.cancel_registration(registration)
         except registrations.CancellationRefused as refused:
             db.session.rollback()
             flash(str(refused.message), "error")

@@ -27,6 +27,12 @@ class WaitlistReason(enum.StrEnum):
     ASSOCIATION_LIMIT = "association_limit"
 
 
+STATUS_LABELS = {
+    RegistrationStatus.CONFIRMED: _l("Place"),
+    RegistrationStatus.WAITLISTED: _l("Waiting list"),
+    RegistrationStatus.CANCELLED: _l("Cancelled"),
+}
+
 WAITLIST_REASON_MESSAGES = {
     WaitlistReason.FULL: _l("All places are taken."),
     WaitlistReason.ASSOCIATION_LIMIT: _l(

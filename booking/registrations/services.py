@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..associations.models import Association, AssociationContact
 from ..database import in_write_transaction, utcnow
 from ..extensions import db
@@ -330,6 +331,8 @@ def _register(
         else:
             outbox.registration_waitlisted(registration)
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
+        audit.record("registration.created", registration=registration, status=str(registration.status),
+                     by_contact=registered_by.id if registered_by is not None else None)
     if registered_by is not None and registrations:
         outbox.group_registered(registered_by, registrations,
                                 links_sent=[f"{a.first_name.strip()} {a.last_name.strip()}" for a in outcome.links_sent])
@@ -397,6 +400,7 @@ def promote_waitlisted(seminar: Seminar, now: datetime) -> list[Registration]:
     db.session.flush()
     for registration in promoted:
         outbox.registration_confirmed(registration, promoted=True, now=now)
+        audit.record("registration.promoted", registration=registration)
         log.info("registration %s for %s: promoted from the waiting list",
                  registration.public_id, seminar.slug)
     return promoted
@@ -427,6 +431,7 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     db.session.flush()
     outbox.registration_cancelled(registration, was_confirmed=was_confirmed, now=now)
     log.info("registration %s for %s: cancelled", registration.public_id, registration.seminar.slug)
+    audit.record("registration.cancelled", registration=registration, had_place=was_confirmed)
     if not was_confirmed:
         return []
     return promote_waitlisted(registration.seminar, now)

@@ -67,7 +67,9 @@ class Seminar(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     # Space-separated language codes (see booking.languages), in the order the office lists them.
     languages: Mapped[str] = mapped_column(String(100), default="de")
-    trainer: Mapped[str] = mapped_column(String(200), default="")
+    trainer: Mapped[str] = mapped_column(String(200), default="")  # shown publicly; may name an outside trainer
+    # The trainer's account, if they have one: they then see this seminar in the workspace.
+    trainer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     venue_name: Mapped[str] = mapped_column(String(200), default="")
     venue_address: Mapped[str] = mapped_column(String(300), default="")
     online_url: Mapped[str | None] = mapped_column(String(500))

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from .. import audit
 from ..database import utcnow
 from ..extensions import db
 from ..mail import outbox
@@ -58,6 +59,8 @@ def change_session(session: Session, *, starts_at: datetime | None = None, ends_
     session.revision += 1
     db.session.flush()
     count = outbox.session_changed(session, old)
+    audit.record("session.changed", seminar=session.seminar, session_id=session.id, before=old,
+                 after=_announced(session), told=count)
     log.info("session %s of %s changed (revision %s): %s updates", session.id, session.seminar.slug,
              session.revision, count)
     return count
@@ -71,6 +74,7 @@ def cancel_session(session: Session, *, reason: str = "") -> int:
     session.revision += 1
     db.session.flush()
     count = outbox.session_cancelled(session, reason=reason)
+    audit.record("session.cancelled", seminar=session.seminar, session_id=session.id, told=count)
     log.info("session %s of %s cancelled: %s cancellations", session.id, session.seminar.slug, count)
     return count
 
@@ -87,5 +91,6 @@ def cancel_seminar(seminar: Seminar, *, reason: str, now: datetime | None = None
         session.revision += 1
     db.session.flush()
     count = outbox.seminar_cancelled(seminar, sessions, reason=reason)
+    audit.record("seminar.cancelled", seminar=seminar, told=count)
     log.info("seminar %s cancelled: %s participants told", seminar.slug, count)
     return count

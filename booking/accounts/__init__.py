@@ -1,0 +1,1 @@
+"""Staff accounts of the coordinator workspace: coordinators and trainers."""

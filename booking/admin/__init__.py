@@ -1,0 +1,1 @@
+"""The coordinator workspace under /admin: what the integration office runs its programme with."""

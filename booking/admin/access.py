@@ -1,0 +1,39 @@
+"""Who may do what in the workspace: one function per question, used by views and templates alike.
+
+Coordinators may do everything. Trainers see the seminars they are assigned to, their participant
+lists and attendance, and change nothing else.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+
+def is_coordinator(user=None) -> bool:
+    user = user or current_user
+    return bool(user and user.is_authenticated and user.is_coordinator)
+
+
+def can_manage(user=None) -> bool:
+    """Create and change seminars, registrations, associations, users; read the email log."""
+    return is_coordinator(user)
+
+
+def can_view_seminar(seminar, user=None) -> bool:
+    """A coordinator, or the trainer assigned to this seminar."""
+    user = user or current_user
+    if not (user and user.is_authenticated):
+        return False
+    return user.is_coordinator or (seminar.trainer_user_id is not None and seminar.trainer_user_id == user.id)
+
+
+def coordinator_required(view):
+    """For views that change things or show everything: 403 for a trainer."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not can_manage():
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped

@@ -1,0 +1,121 @@
+"""The audit log: who did what to which seminar or registration, and when.
+
+Services call `record(...)` where they change something; who acted comes from the context:
+a logged-in staff user, a participant through their personal link or an association's contact
+through theirs (the public views say so with `acting_as`), the mail worker, or the system
+(a CLI command). Entries name people by role and id, never by a participant's name or address.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .database import UTCDateTime, utcnow
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+ACTOR_KINDS = {
+    "user": _l("Staff"),
+    "participant": _l("Participant (personal link)"),
+    "contact": _l("Association contact (personal link)"),
+    "public": _l("Public form"),
+    "worker": _l("Mail worker"),
+    "system": _l("System (command line)"),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # one of ACTOR_KINDS
+    user_id: int | None = None
+    label: str = ""  # a staff member's name, or "contact 12": never a participant's name
+
+
+_cli_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("audit_actor", default=Actor("system"))
+
+
+def current_actor() -> Actor:
+    if has_request_context():
+        actor = g.get("audit_actor")
+        if actor is not None:
+            return actor
+        from flask_login import current_user
+
+        if current_user and current_user.is_authenticated:
+            return Actor("user", current_user.id, current_user.display_name)
+        return Actor("public")
+    return _cli_actor.get()
+
+
+@contextmanager
+def acting_as(actor: Actor):
+    """Everything recorded inside is done by `actor` (in a request, or in a job such as the worker)."""
+    if has_request_context():
+        previous = g.get("audit_actor")
+        g.audit_actor = actor
+        try:
+            yield
+        finally:
+            g.audit_actor = previous
+    else:
+        token = _cli_actor.set(actor)
+        try:
+            yield
+        finally:
+            _cli_actor.reset(token)
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_seminar_at", "seminar_id", "at"),
+        Index("ix_audit_entries_registration_at", "registration_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    seminar_id: Mapped[int | None] = mapped_column(ForeignKey("seminars.id", ondelete="SET NULL"))
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id", ondelete="SET NULL"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor_user = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<AuditEntry {self.id} {self.action}>"
+
+
+def record(action: str, *, seminar=None, registration=None, actor: Actor | None = None, **detail) -> AuditEntry:
+    """Record that the current actor did `action` (e.g. "registration.cancelled"); flushes, never commits."""
+    actor = actor or current_actor()
+    if seminar is None and registration is not None:
+        seminar = registration.seminar
+    entry = AuditEntry(
+        at=utcnow(), actor_kind=actor.kind, actor_user_id=actor.user_id, actor_label=actor.label[:200],
+        action=action, seminar_id=seminar.id if seminar is not None else None,
+        registration_id=registration.id if registration is not None else None, detail=detail,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def entries_for(*, seminar=None, registration=None, limit: int = 200) -> list[AuditEntry]:
+    query = db.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if seminar is not None:
+        query = query.where(AuditEntry.seminar_id == seminar.id)
+    if registration is not None:
+        query = query.where(AuditEntry.registration_id == registration.id)
+    return list(db.session.scalars(query))
