@@ -17,7 +17,14 @@ from booking.accounts.services import create_user
 from booking.extensions import db
 from booking.registrations import services as registrations
 
-from tests.factories import csrf_token, make_applicant, make_association, make_registration, make_seminar
+from tests.factories import (
+    csrf_token,
+    make_applicant,
+    make_association,
+    make_registration,
+    make_seminar,
+    make_topic,
+)
 
 FORM_EXPIRED = "For your security this form has expired"  # forms that check their token themselves (422)
 CSRF_PAGE = "The form could not be sent"  # CSRFProtect's refusal page (400)
@@ -65,6 +72,31 @@ ROUTES: dict[str, Route] = {
     "associations.contact_cancel": Route(
         lambda o: {"token": o["contact_token"], "public_id": o["member_public_id"]}, {"submit": "1"},
         (400, CSRF_PAGE)),
+    # the seminar pages of the workspace (booking/admin/seminars.py); `objects` makes topic 1,
+    # seminar 1 (sessions 1 and 2), the draft 2 (sessions 3 and 4) then more to delete and cancel
+    "admin.seminar_new": Route(lambda o: {}, {
+        "title": "Vereinsfinanzen", "topic_id": "1", "languages": "de", "capacity": "12",
+        "sessions-0-day": "2031-03-04", "sessions-0-starts": "18:00", "sessions-0-ends": "20:00", "save": "1"},
+        (400, CSRF_PAGE), logged_in=True),
+    "admin.seminar_edit": Route(lambda o: {"seminar_id": o["draft_id"]}, {
+        "title": "Vereinsfinanzen 2", "topic_id": "1", "languages": "de", "capacity": "12",
+        "version": "1", "sessions-0-session_id": "3", "sessions-0-day": "2031-03-04",
+        "sessions-0-starts": "18:00", "sessions-0-ends": "20:00", "save": "1"},
+        (400, CSRF_PAGE), logged_in=True),
+    "admin.seminar_publish": Route(lambda o: {"seminar_id": o["draft_id"]}, {}, (400, CSRF_PAGE),
+                                   page=lambda o: f"/admin/seminars/{o['draft_id']}", logged_in=True),
+    "admin.seminar_cancel": Route(lambda o: {"seminar_id": o["doomed_id"]}, {"reason": "Die Trainerin ist krank."},
+                                  (400, CSRF_PAGE), logged_in=True),
+    "admin.session_cancel": Route(lambda o: {"seminar_id": o["other_id"], "session_id": o["other_session_id"]},
+                                  {"reason": "Raum nicht verfügbar."}, (400, CSRF_PAGE), logged_in=True),
+    "admin.seminar_duplicate": Route(lambda o: {"seminar_id": o["seminar_id"]}, {"weeks": "52"},
+                                     (400, CSRF_PAGE), logged_in=True),
+    "admin.seminar_delete": Route(lambda o: {"seminar_id": o["spare_draft_id"]}, {}, (400, CSRF_PAGE), logged_in=True),
+    "admin.topics": Route(lambda o: {}, {"name": "Digitales"}, (400, CSRF_PAGE), logged_in=True),
+    "admin.topic_rename": Route(lambda o: {"topic_id": o["topic_id"]}, {"name": "Vereinsrecht neu"},
+                                (400, CSRF_PAGE), page=lambda o: "/admin/topics", logged_in=True),
+    "admin.topic_delete": Route(lambda o: {"topic_id": o["unused_topic_id"]}, {}, (400, CSRF_PAGE),
+                                page=lambda o: "/admin/topics", logged_in=True),
 }
 
 
@@ -79,8 +111,17 @@ def objects(app):
                                     phone=None, preferred_language="de"),
             [make_applicant(first_name="Ali")], make_association("Kulturverein"))
         create_user(STAFF_EMAIL, role="coordinator", display_name="Koordination", password=STAFF_PASSWORD)
+        draft = make_seminar(status="draft")
+        spare_draft = make_seminar(status="draft")
+        other = make_seminar()
+        doomed = make_seminar()
+        unused_topic = make_topic(name="Ungenutzt")
         db.session.commit()
-        return {"slug": seminar.slug, "manage_token": registrations.manage_token(registration),
+        return {"seminar_id": seminar.id, "topic_id": seminar.topic_id,
+                "draft_id": draft.id, "draft_session_id": draft.sessions[0].id, "unused_topic_id": unused_topic.id,
+                "spare_draft_id": spare_draft.id, "other_id": other.id, "other_session_id": other.sessions[0].id,
+                "doomed_id": doomed.id,
+                "slug": seminar.slug, "manage_token": registrations.manage_token(registration),
                 "contact_token": associations.contact_token(members[0].registered_by),
                 "member_public_id": members[0].public_id}
 

@@ -27,3 +27,7 @@ def workspace_context():
 @bp.get("/")
 def dashboard():
     return render_template("admin/dashboard.html", overview=services.dashboard(current_user, utcnow()))
+
+
+# The seminar pages add their routes to this blueprint (imported last: they import `bp`).
+from . import seminars as _seminar_pages  # noqa: E402,F401

@@ -250,6 +250,22 @@ def session_changed(session: Session, old: dict) -> int:
     return len(registrations)
 
 
+def session_added(session: Session) -> int:
+    """A session was added to a published seminar: an invitation to everyone with a place.
+
+    Members without an address get no invitation (see registration_confirmed): their contact's
+    calendar feed carries the new session. Returns how many participants are sent an invitation.
+    """
+    told = 0
+    for registration in confirmed_registrations(session.seminar):
+        if through_contact(registration):
+            continue
+        record(MessageKind.INVITATION, registration, session, revision=session.revision,
+               facts={"sequence": session.revision})
+        told += 1
+    return told
+
+
 def session_cancelled(session: Session, *, reason: str = "") -> int:
     """The session was cancelled (its revision already raised): a CANCEL to everyone on it.
 

@@ -80,6 +80,12 @@ class Seminar(db.Model):
         str_enum(SeminarStatus, "seminar_status"), default=SeminarStatus.DRAFT, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Rises with every save in the workspace: a form sent with an older version was filled in
+    # before someone else saved, and is not allowed to overwrite their change unseen.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The one-time key of the workspace form that created this seminar: the same form sent twice
+    # (a double click, a reload) finds the seminar it made instead of making another.
+    creation_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     topic: Mapped[Topic] = relationship(lazy="joined", innerjoin=True)
     sessions: Mapped[list["Session"]] = relationship(
@@ -107,11 +113,14 @@ class Seminar(db.Model):
         ends = [s.ends_at for s in self.scheduled_sessions]
         return max(ends) if ends else None
 
-    def closed_reason(self, now: datetime) -> ClosedReason | None:
-        """None when the seminar takes registrations at `now`, else why not."""
+    def closed_reason(self, now: datetime, *, as_published: bool = False) -> ClosedReason | None:
+        """None when the seminar takes registrations at `now`, else why not.
+
+        `as_published`: as it would be once published (a coordinator's preview of a draft).
+        """
         if self.status == SeminarStatus.CANCELLED:
             return ClosedReason.CANCELLED
-        if self.status != SeminarStatus.PUBLISHED:
+        if self.status != SeminarStatus.PUBLISHED and not as_published:
             return ClosedReason.DRAFT
         if self.registration_deadline is not None and now > self.registration_deadline:
             return ClosedReason.DEADLINE_PASSED

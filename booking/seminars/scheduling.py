@@ -7,7 +7,7 @@ until it exists, by the `flask booking` commands.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 
@@ -22,9 +22,17 @@ log = logging.getLogger(__name__)
 
 
 class ScheduleChangeRefused(Exception):
-    def __init__(self, message):
+    """Nothing was changed; `message` says why, `field` ("starts_at", "ends_at") what it concerns."""
+
+    def __init__(self, message, *, field: str | None = None):
         super().__init__(str(message))
         self.message = message
+        self.field = field
+
+
+def announced(session: Session) -> dict:
+    """What participants were told of a session: its time and place (what an update changes)."""
+    return _announced(session)
 
 
 def _announced(session: Session) -> dict:
@@ -35,20 +43,34 @@ def _announced(session: Session) -> dict:
     }
 
 
+PAST_MESSAGE = _l("A session cannot be moved into the past.")
+OVER_MESSAGE = _l("This session is over and can no longer be changed.")
+
+
 def change_session(session: Session, *, starts_at: datetime | None = None, ends_at: datetime | None = None,
-                   venue_name: str | None = None, venue_address: str | None = None) -> int:
+                   venue_name: str | None = None, venue_address: str | None = None,
+                   now: datetime | None = None, announced_before: dict | None = None) -> int:
     """Move a session or change its place. Returns how many participants are sent an update.
 
     A value left as None stays as it is; an empty venue string means "back to the seminar's venue".
+    `announced_before`: what participants were last told, when the seminar's own place changed in
+    the same save (booking.seminars.editing). A session is never moved into the past: participants' calendars would skip the update as
+    "over" and keep the old date while the catalogue showed the new one.
     """
+    now = now or utcnow()
     lock_seminar(session.seminar)
     if session.status == SessionStatus.CANCELLED:
         raise ScheduleChangeRefused(_l("A cancelled session cannot be changed."))
-    old = _announced(session)
-    new_start = starts_at or session.starts_at
-    new_end = ends_at or session.ends_at
+    if session.ends_at <= now:
+        raise ScheduleChangeRefused(OVER_MESSAGE, field="starts_at")
+    old = announced_before or _announced(session)
+    # in UTC, as stored and announced: the same moment given in local time is no change
+    new_start = (starts_at or session.starts_at).astimezone(timezone.utc)
+    new_end = (ends_at or session.ends_at).astimezone(timezone.utc)
     if new_end <= new_start:
-        raise ScheduleChangeRefused(_l("The session must end after it starts."))
+        raise ScheduleChangeRefused(_l("The session must end after it starts."), field="ends_at")
+    if new_start != session.starts_at and new_start <= now:
+        raise ScheduleChangeRefused(PAST_MESSAGE, field="starts_at")
     session.starts_at, session.ends_at = new_start, new_end
     if venue_name is not None:
         session.venue_name = venue_name.strip() or None

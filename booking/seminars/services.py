@@ -71,13 +71,14 @@ def registration_counts(seminar_ids: list[int]) -> dict[int, dict[RegistrationSt
     return counts
 
 
-def catalogue_entry(seminar: Seminar, now: datetime, counts=None) -> CatalogueEntry:
+def catalogue_entry(seminar: Seminar, now: datetime, counts=None, *, as_published: bool = False) -> CatalogueEntry:
+    """The seminar's figures; `as_published`: as they would be once it is published (a preview)."""
     if counts is None:
         counts = registration_counts([seminar.id])[seminar.id]
     confirmed = counts.get(RegistrationStatus.CONFIRMED, 0)
     waitlisted = counts.get(RegistrationStatus.WAITLISTED, 0)
     places_left = max(seminar.capacity - confirmed, 0)
-    reason = seminar.closed_reason(now)
+    reason = seminar.closed_reason(now, as_published=as_published)
     if reason is not None:
         availability = Availability.CLOSED
     elif places_left > 0:
