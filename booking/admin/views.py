@@ -27,3 +27,7 @@ def workspace_context():
 @bp.get("/")
 def dashboard():
     return render_template("admin/dashboard.html", overview=services.dashboard(current_user, utcnow()))
+
+
+# the workspace's other pages add their routes to `bp` when imported
+from . import registrations as _registrations  # noqa: E402,F401
