@@ -69,6 +69,24 @@ ROUTES: dict[str, Route] = {
         (422, FORM_EXPIRED)),
     "associations.contact_group": Route(
         lambda o: {"token": o["contact_token"], "slug": o["slug"]}, GROUP, (422, FORM_EXPIRED)),
+    "admin.cancel_registration": Route(
+        lambda o: {"registration_id": o["cancel_id"]}, {"note": "Der Kurs fällt für Sie aus."},
+        (400, CSRF_PAGE), logged_in=True),
+    "admin.promote_registration": Route(
+        lambda o: {"registration_id": o["waitlisted_id"]}, {}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/registrations/{o['waitlisted_id']}", logged_in=True),
+    "admin.resend_emails": Route(
+        lambda o: {"registration_id": o["registration_id"]}, {"key": "resendkey123"}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/registrations/{o['registration_id']}", logged_in=True),
+    "admin.register_by_hand": Route(
+        lambda o: {"seminar_id": o["seminar_id"]},
+        {"new_association": "Kulturverein", "people-0-first_name": "Gül", "people-0-last_name": "Aydın",
+         "people-0-email": "gul.office@example.net", "people-0-preferred_language": "tr", "consent": "y",
+         "key": "registerkey123"}, (400, CSRF_PAGE), logged_in=True),
+    "admin.message_participants": Route(
+        lambda o: {"seminar_id": o["seminar_id"]},
+        {"audience": "confirmed", "subject": "Raum", "body": "Raum 3", "key": "messagekey123", "send": "Send",
+         "expected": "2"}, (400, CSRF_PAGE), logged_in=True),
     "associations.contact_cancel": Route(
         lambda o: {"token": o["contact_token"], "public_id": o["member_public_id"]}, {"submit": "1"},
         (400, CSRF_PAGE)),
@@ -117,11 +135,18 @@ def objects(app):
         doomed = make_seminar()
         unused_topic = make_topic(name="Ungenutzt")
         db.session.commit()
+        # the office cancels one, and moves up one the association maximum keeps waiting
+        to_cancel = make_registration(seminar, email="absage@example.net")
+        full_seminar = make_seminar(capacity=2, max_per_association=1)
+        make_registration(full_seminar, members[0].association, email="platz@example.net")
+        waitlisted = make_registration(full_seminar, members[0].association, email="wartet@example.net")
+        db.session.commit()
         return {"seminar_id": seminar.id, "topic_id": seminar.topic_id,
                 "draft_id": draft.id, "draft_session_id": draft.sessions[0].id, "unused_topic_id": unused_topic.id,
                 "spare_draft_id": spare_draft.id, "other_id": other.id, "other_session_id": other.sessions[0].id,
                 "doomed_id": doomed.id,
                 "slug": seminar.slug, "manage_token": registrations.manage_token(registration),
+                "registration_id": registration.id, "waitlisted_id": waitlisted.id, "cancel_id": to_cancel.id,
                 "contact_token": associations.contact_token(members[0].registered_by),
                 "member_public_id": members[0].public_id}
 

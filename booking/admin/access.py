@@ -37,3 +37,13 @@ def coordinator_required(view):
             abort(403)
         return view(*args, **kwargs)
     return wrapped
+
+
+def can_view_registration(registration, user=None) -> bool:
+    """A registration's page: whoever may see its seminar (a trainer reads it, changes nothing)."""
+    return can_view_seminar(registration.seminar, user)
+
+
+def can_change_registrations(user=None) -> bool:
+    """Register by hand, cancel, move up from the waiting list, resend emails, write to participants."""
+    return is_coordinator(user)

@@ -31,3 +31,5 @@ def dashboard():
 
 # The seminar pages add their routes to this blueprint (imported last: they import `bp`).
 from . import seminars as _seminar_pages  # noqa: E402,F401
+# the workspace's other pages add their routes to `bp` when imported
+from . import registrations as _registrations  # noqa: E402,F401

@@ -1,5 +1,6 @@
-"""`flask booking registrations SLUG`: who is registered, and who registered them, until the
-coordinator workspace shows it. Members registered together by a contact are shown as one group."""
+"""`flask booking registrations SLUG`: who is registered, and who registered them, as the workspace's
+list shows it. Members registered together by a contact are shown as one group. With --csv, the
+same file the workspace downloads (booking.registrations.exports)."""
 from __future__ import annotations
 
 import sys
@@ -9,11 +10,11 @@ import click
 from ..cli import booking_cli
 from ..extensions import db
 from ..registrations.models import Registration
+from ..registrations.exports import write_csv
+from ..registrations.listing import seminar_registrations
 from ..registrations.services import waitlist_position
 from ..seminars.models import Seminar
-from ..textsafety import printable, write_csv
-
-COLUMNS = ("id", "name", "email", "status", "waitlist_position", "association", "registered_by", "group")
+from ..textsafety import printable
 
 
 def group_label(registration: Registration) -> str:
@@ -39,18 +40,22 @@ def registration_row(registration: Registration) -> dict:
 
 @booking_cli.command("registrations")
 @click.argument("slug")
-@click.option("--csv", "as_csv", is_flag=True, help="Write CSV (for a spreadsheet) instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Write CSV for a spreadsheet instead of a table: the file the workspace downloads "
+                   "(opens in German Excel: UTF-8 with BOM, ';' between cells, dates as dd.mm.yyyy hh:mm).")
 def registrations_command(slug, as_csv):
     """List a seminar's registrations in registration order, with who registered each one
-    ("self", or the association contact) and the group it was registered in."""
+    ("self", or the association contact) and the group it was registered in.
+
+    Example: flask booking registrations vereinsrecht --csv > vereinsrecht.csv"""
     seminar = db.session.scalar(db.select(Seminar).where(Seminar.slug == slug))
     if seminar is None:
         raise click.ClickException(f"no seminar {slug!r}")
+    if as_csv:
+        write_csv(sys.stdout, seminar_registrations(seminar))
+        return
     rows = [registration_row(r) for r in db.session.scalars(
         db.select(Registration).where(Registration.seminar_id == seminar.id).order_by(Registration.id))]
-    if as_csv:
-        write_csv(sys.stdout, COLUMNS, rows)
-        return
     if not rows:
         click.echo("no registrations")
     for row in rows:

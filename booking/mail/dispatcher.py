@@ -162,6 +162,9 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
     elif kind == MessageKind.WAITLISTED:
         if registration.status != RegistrationStatus.WAITLISTED:
             return "the registration left the waiting list before this went out"
+    elif kind == MessageKind.OFFICE_MESSAGE:
+        if registration.status == RegistrationStatus.CANCELLED:
+            return "the registration was cancelled before this went out"
     return None
 
 

@@ -29,6 +29,9 @@ class MessageKind(enum.StrEnum):
     # one event (a session moved or cancelled, the seminar cancelled, a reminder) for the members a
     # contact registered without an address, in one email (facts: about, registration_ids)
     MEMBERS_UPDATE = "members_update"
+    # the office writes to a seminar's participants: its own subject and text (facts: subject, body),
+    # framed by a greeting and the personal link in the reader's language
+    OFFICE_MESSAGE = "office_message"
 
 
 # Messages to an association contact, not about one registration: rendered for the contact.

@@ -206,11 +206,15 @@ def registration_waitlisted(registration: Registration) -> None:
     record(MessageKind.WAITLISTED, registration)
 
 
-def registration_cancelled(registration: Registration, *, was_confirmed: bool,
-                           now: datetime | None = None) -> None:
-    """The participant cancelled: a confirmation of that and, for a place, a CANCEL per session."""
+def registration_cancelled(registration: Registration, *, was_confirmed: bool, by_office: bool = False,
+                           note: str | None = None, now: datetime | None = None) -> None:
+    """The registration was cancelled: a confirmation of that and, for a place, a CANCEL per session.
+
+    `by_office`: the office cancelled it (the email says so), with `note` to the participant if given.
+    """
     now = now or utcnow()
-    record(MessageKind.REGISTRATION_CANCELLED, registration)
+    facts = {"by": "office", "note": note or ""} if by_office else None
+    record(MessageKind.REGISTRATION_CANCELLED, registration, facts=facts)
     if not was_confirmed:
         return
     for session in _upcoming_sessions(registration.seminar, now):
@@ -218,7 +222,50 @@ def registration_cancelled(registration: Registration, *, was_confirmed: bool,
             continue
         # one above the last REQUEST the calendar has seen for this registration's copy of the event
         record(MessageKind.SESSION_CANCEL, registration, session, revision=session.revision,
-               facts={"sequence": session.revision + 1, "by": "participant"})
+               facts={"sequence": session.revision + 1, "by": "registration_by_office" if by_office else "participant"})
+
+
+def resend(registration: Registration, *, key: str, now: datetime | None = None) -> list[OutboxMessage]:
+    """The office sends a participant's emails again: new rows, so that what went out before stays in
+    the email log and the unique dedupe key does not swallow the copy.
+
+    `key` names this one request to resend (the same key twice records nothing new: a form sent
+    twice does not send twice). A place: the confirmation and an invitation per session still to
+    come (the same event and sequence, so a calendar keeps one entry); the waiting list: its email.
+    A member without an address: the confirmation to their contact, without invitations (the
+    contact's calendar feed carries their sessions). Returns the rows recorded now.
+    """
+    now = now or utcnow()
+    extra = f"resend-{key}"
+    recorded: list[OutboxMessage] = []
+
+    def add(kind: MessageKind, session: Session | None = None, **kwargs) -> None:
+        if db.session.scalar(db.select(OutboxMessage.id).where(
+                OutboxMessage.dedupe_key == dedupe_key(kind, registration, session, kwargs.get("revision", 0),
+                                                       extra))) is not None:
+            return
+        recorded.append(record(kind, registration, session, extra_key=extra, **kwargs))
+
+    if registration.status == RegistrationStatus.CONFIRMED:
+        add(MessageKind.CONFIRMATION)
+        if not through_contact(registration):
+            for session in _upcoming_sessions(registration.seminar, now):
+                add(MessageKind.INVITATION, session, revision=session.revision, facts={"sequence": session.revision})
+    elif registration.status == RegistrationStatus.WAITLISTED:
+        add(MessageKind.WAITLISTED)
+    return recorded
+
+
+def office_message(registration: Registration, *, subject: str, body: str, key: str) -> OutboxMessage | None:
+    """The office's own text to one participant (or, for a member without an address, their contact).
+
+    `key` names the office's one sending: recording it twice for the same person returns None.
+    """
+    if db.session.scalar(db.select(OutboxMessage.id).where(
+            OutboxMessage.dedupe_key == dedupe_key(MessageKind.OFFICE_MESSAGE, registration, None, 0, key))):
+        return None
+    return record(MessageKind.OFFICE_MESSAGE, registration, facts={"subject": subject, "body": body},
+                  extra_key=key)
 
 
 def confirmed_registrations(seminar: Seminar) -> list[Registration]:

@@ -65,6 +65,9 @@ def _subject(message: OutboxMessage) -> str:
             return _("Seminar cancelled: %(title)s", title=seminar.title)
         case MessageKind.REMINDER:
             return _("Reminder: %(title)s, %(when)s", title=seminar.title, when=when)
+        case MessageKind.OFFICE_MESSAGE:
+            # the office's own words, as written
+            return message.facts.get("subject") or _("A message about %(title)s", title=seminar.title)
     raise ValueError(f"no subject for {message.kind}")
 
 

@@ -412,10 +412,12 @@ class CancellationRefused(Exception):
         self.message = message
 
 
-def cancel_registration(registration: Registration, *, now: datetime | None = None) -> list[Registration]:
+def cancel_registration(registration: Registration, *, now: datetime | None = None, by_office: bool = False,
+                        note: str | None = None) -> list[Registration]:
     """Cancel a registration; a freed place goes to the waiting list in the same transaction.
 
-    Returns the registrations promoted from the waiting list.
+    `by_office`: the office cancelled it (from the workspace): the participant's email says so,
+    with the office's `note` if given. Returns the registrations promoted from the waiting list.
     """
     now = now or utcnow()
     lock_seminar(registration.seminar)
@@ -429,12 +431,105 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     registration.waitlist_reason = None
     registration.cancelled_at = now
     db.session.flush()
-    outbox.registration_cancelled(registration, was_confirmed=was_confirmed, now=now)
-    log.info("registration %s for %s: cancelled", registration.public_id, registration.seminar.slug)
-    audit.record("registration.cancelled", registration=registration, had_place=was_confirmed)
+    outbox.registration_cancelled(registration, was_confirmed=was_confirmed, by_office=by_office,
+                                  note=(note or "").strip() or None, now=now)
+    log.info("registration %s for %s: cancelled%s", registration.public_id, registration.seminar.slug,
+             " by the office" if by_office else "")
+    detail = {"by_office": True, "with_note": bool((note or "").strip())} if by_office else {}
+    audit.record("registration.cancelled", registration=registration, had_place=was_confirmed, **detail)
     if not was_confirmed:
         return []
     return promote_waitlisted(registration.seminar, now)
+
+
+# --- what only the office does ------------------------------------------------------------------
+
+class OfficeActionRefused(Exception):
+    """The office's action was not taken; `message` says why, in words for the office."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def promote_by_office(registration: Registration, *, now: datetime | None = None) -> Registration:
+    """The office gives a waitlisted person a place by hand, under the seminar's lock.
+
+    Allowed beyond the per-association maximum (the office decides that), never beyond the
+    capacity. The person gets the same emails as a promotion from the waiting list.
+    """
+    now = now or utcnow()
+    seminar = lock_seminar(registration.seminar)
+    db.session.refresh(registration)
+    if registration.status != RegistrationStatus.WAITLISTED:
+        raise OfficeActionRefused(_l("This person is not on the waiting list any more."))
+    reason = seminar.closed_reason(now)
+    if reason in (ClosedReason.CANCELLED, ClosedReason.OVER):
+        raise OfficeActionRefused(CLOSED_MESSAGES[reason])
+    confirmed = confirmed_count(seminar)
+    if confirmed >= seminar.capacity:
+        raise OfficeActionRefused(_l(
+            "All %(capacity)d places are taken. Raise the capacity or wait until someone cancels.",
+            capacity=seminar.capacity))
+    limit = seminar.max_per_association
+    beyond = (limit is not None and registration.association is not None
+              and confirmed_count(seminar, registration.association) >= limit)
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.waitlist_reason = None
+    registration.confirmed_at = now
+    db.session.flush()
+    outbox.registration_confirmed(registration, promoted=True, now=now)
+    audit.record("registration.promoted_by_office", registration=registration,
+                 beyond_association_maximum=beyond)
+    log.info("registration %s for %s: given a place by the office", registration.public_id, seminar.slug)
+    return registration
+
+
+def resend_emails(registration: Registration, *, key: str, now: datetime | None = None) -> int:
+    """The office sends a participant's confirmation (or waiting-list email) and invitations again.
+
+    `key` names the request: sent twice (a double click), nothing more is recorded. Returns how
+    many emails were recorded now.
+    """
+    if not registration.is_active:
+        raise OfficeActionRefused(_l("This registration is cancelled: there is nothing to send again."))
+    recorded = outbox.resend(registration, key=key, now=now)
+    if recorded:
+        audit.record("registration.emails_resent", registration=registration, emails=len(recorded))
+        log.info("registration %s: %d emails recorded again by the office", registration.public_id, len(recorded))
+    return len(recorded)
+
+
+AUDIENCES = {
+    "confirmed": (RegistrationStatus.CONFIRMED,),
+    "waitlisted": (RegistrationStatus.WAITLISTED,),
+    "both": (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED),
+}
+
+
+def message_audience(seminar: Seminar, audience: str) -> list[Registration]:
+    """Who a message to `audience` (confirmed, waitlisted or both) reaches, in registration order."""
+    return list(db.session.scalars(
+        db.select(Registration)
+        .where(Registration.seminar_id == seminar.id, Registration.status.in_(AUDIENCES[audience]))
+        .order_by(Registration.id)
+    ))
+
+
+def message_participants(seminar: Seminar, *, audience: str, subject: str, body: str, key: str) -> int:
+    """The office writes to a seminar's participants: one outbox row per registration, each read in
+    the recipient's language frame with their personal link (a member without an address: their
+    contact). `key` names this one sending: sent twice, nobody gets it twice. Returns how many
+    emails were recorded now."""
+    recipients = message_audience(seminar, audience)
+    if not recipients:
+        raise OfficeActionRefused(_l("Nobody is registered in the group you chose."))
+    recorded = [message for registration in recipients
+                if (message := outbox.office_message(registration, subject=subject, body=body, key=key)) is not None]
+    if recorded:
+        audit.record("seminar.participants_messaged", seminar=seminar, audience=audience, emails=len(recorded))
+        log.info("seminar %s: office message recorded for %d registrations", seminar.id, len(recorded))
+    return len(recorded)
 
 
 # --- the personal link -------------------------------------------------------------------------
