@@ -27,3 +27,6 @@ def workspace_context():
 @bp.get("/")
 def dashboard():
     return render_template("admin/dashboard.html", overview=services.dashboard(current_user, utcnow()))
+
+# the workspace's other pages add their routes to `bp` when imported
+from . import associations, emails  # noqa: E402,F401
