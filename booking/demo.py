@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func
 
-from .associations.models import LegalForm
+from .associations.models import AssociationStatus, LegalForm
 from .associations.services import find_or_create_association
 from .database import begin_write, utcnow
 from .extensions import db
@@ -411,7 +411,8 @@ def load_demo_data(progress: Callable[[str], None] = lambda line: None) -> DemoS
     progress(f"Topics: {', '.join(topic.name for topic in topics.values())}")
 
     associations = [
-        find_or_create_association(name, district=district, legal_form=legal_form, contact_email=email)
+        find_or_create_association(name, district=district, legal_form=legal_form, contact_email=email,
+                                   status=AssociationStatus.ACCEPTED)
         for name, district, legal_form, email in ASSOCIATIONS
     ]
     summary.associations = len(associations)

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .addresses import EMAIL_INVALID, DeliverableEmail, suggest_address, typo_message
 from .associations.models import Association, association_name_key
-from .associations.services import find_or_create_association, get_association
+from .associations.services import find_or_create_association, get_accepted_association
 from .inputs import FitsColumn, NotAWebAddress, PersonName, clean_line, parse_id
 
 __all__ = ["EMAIL_INVALID"]
@@ -113,25 +113,47 @@ def association_choice_fields() -> tuple[SelectField, StringField]:
     )
 
 
-class AssociationChoice:
-    """Mixin: choose an existing association, or type a new name (same name in other case/spaces = same one).
+# Up to this many accepted associations the form offers a select as well as the typed name; with
+# more, a select is a long scroll on a phone (a wheel on iOS), so only the typed name is offered,
+# with the accepted names as suggestions (a native <datalist>: no script, and a browser without
+# it still has a plain text field whose name is matched by key).
+ASSOCIATION_SELECT_LIMIT = 25
 
-    The form declares `association_id, new_association = association_choice_fields()`.
+
+class AssociationChoice:
+    """Mixin: choose an accepted association, or type its name (same name in other case/spaces = same one).
+
+    The public list holds accepted associations only. A typed name is matched by key against every
+    association: an accepted one is taken as if chosen, a pending one (typed before, not yet
+    reviewed) is taken too, and a new name becomes a pending association that only the office sees.
+    The form declares `association_id, new_association = association_choice_fields()`; the
+    templates render `association_names` as the datalist of the typed field.
     """
 
     def set_association_choices(self, associations: list[Association]) -> None:
+        """`associations`: the accepted ones (booking.associations.services.accepted_associations)."""
         self.association_id.choices = [SelectChoice("", _l("– not in the list –"))] + [
             SelectChoice(str(a.id), a.name) for a in associations
         ]
+        self.association_names = [a.name for a in associations]
+        self.offers_select = len(associations) <= ASSOCIATION_SELECT_LIMIT
+        if not self.offers_select:
+            self.new_association.label.text = _l("Name of your association")
         self.chosen_association: Association | None = None
+
+    @property
+    def shows_select(self) -> bool:
+        """The select is rendered when the list is short, or to show what was sent with it."""
+        return self.offers_select or bool(self.association_id.data) or bool(self.association_id.errors)
 
     def validate_association_id(self, field):
         if not field.data:
             if not self.new_association.data:
-                raise ValidationError(_l("Please choose your association from the list or type its name."))
+                raise ValidationError(_l("Please choose your association from the list or type its name.")
+                                      if self.offers_select else _l("Please type the name of your association."))
             return
         association_id = parse_id(field.data)
-        association = get_association(association_id) if association_id is not None else None
+        association = get_accepted_association(association_id) if association_id is not None else None
         if association is None:
             raise ValidationError(_l("Please choose your association from the list."))
         self.chosen_association = association
@@ -146,7 +168,7 @@ class AssociationChoice:
             ))
 
     def association(self) -> Association:
-        """The chosen association, or the one with the typed name (created if new); after validate()."""
+        """The chosen association, or the one with the typed name (a new name: pending); after validate()."""
         if self.chosen_association is not None:
             return self.chosen_association
         return find_or_create_association(self.new_association.data)

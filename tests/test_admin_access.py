@@ -62,8 +62,10 @@ def test_no_workspace_page_answers_an_anonymous_visitor_with_content(app, client
 def test_login_leads_to_the_overview_and_logout_ends_it(client, staff):
     response = log_in(client, staff["coordinator"])
     assert response.status_code == 302 and response.headers["Location"] == "/admin/"
-    page = client.get("/admin/").get_data(as_text=True)
+    overview = client.get("/admin/")
+    page = overview.get_data(as_text=True)
     assert "<h1>Overview</h1>" in page and "Koordination" in page
+    assert overview.headers["Cache-Control"] == "no-store"
     logout = client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
     assert logout.status_code == 302
     assert client.get("/admin/").headers["Location"].startswith("/admin/login")

@@ -15,6 +15,7 @@ from booking.associations import services as associations
 from booking.associations.services import ContactDetails
 from booking.accounts.services import create_user
 from booking.extensions import db
+from booking.mail.models import MessageStatus, OutboxMessage
 from booking.registrations import services as registrations
 
 from tests.factories import (
@@ -33,7 +34,7 @@ CSRF_PAGE = "The form could not be sent"  # CSRFProtect's refusal page (400)
 @dataclass
 class Route:
     url_args: Callable[[dict], dict]
-    data: dict
+    data: dict | Callable[[dict], dict]  # or made from the objects (an id to choose, say)
     refusal: tuple[int, str]
     page: Callable[[dict], str] | None = None  # where a browser gets the form (for the control with a token)
     logged_in: bool = False  # a workspace route: the control logs in first
@@ -87,6 +88,19 @@ ROUTES: dict[str, Route] = {
         lambda o: {"seminar_id": o["seminar_id"]},
         {"audience": "confirmed", "subject": "Raum", "body": "Raum 3", "key": "messagekey123", "send": "Send",
          "expected": "2"}, (400, CSRF_PAGE), logged_in=True),
+    # sorted, the control accepts "Kulturverin", merges it into "Kulturverein", renames that one
+    "admin.association_accept": Route(
+        lambda o: {"association_id": o["pending_id"]}, {}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/associations/{o['pending_id']}", logged_in=True),
+    "admin.association_merge": Route(
+        lambda o: {"association_id": o["pending_id"]}, lambda o: {"into": str(o["kept_id"]), "confirm": "y"}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/associations/{o['pending_id']}", logged_in=True),
+    "admin.association_rename": Route(
+        lambda o: {"association_id": o["kept_id"]}, {"name": "Kulturverein Offenbach"}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/associations/{o['kept_id']}", logged_in=True),
+    "admin.email_retry": Route(
+        lambda o: {"message_id": o["message_id"]}, {}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/emails/{o['message_id']}", logged_in=True),
     "associations.contact_cancel": Route(
         lambda o: {"token": o["contact_token"], "public_id": o["member_public_id"]}, {"submit": "1"},
         (400, CSRF_PAGE)),
@@ -134,6 +148,9 @@ def objects(app):
         other = make_seminar()
         doomed = make_seminar()
         unused_topic = make_topic(name="Ungenutzt")
+        pending = associations.find_or_create_association("Kulturverin")
+        failed = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.registration_id == registration.id)).first()
+        failed.status = MessageStatus.FAILED
         db.session.commit()
         # the office cancels one, and moves up one the association maximum keeps waiting
         to_cancel = make_registration(seminar, email="absage@example.net")
@@ -148,7 +165,8 @@ def objects(app):
                 "slug": seminar.slug, "manage_token": registrations.manage_token(registration),
                 "registration_id": registration.id, "waitlisted_id": waitlisted.id, "cancel_id": to_cancel.id,
                 "contact_token": associations.contact_token(members[0].registered_by),
-                "member_public_id": members[0].public_id}
+                "member_public_id": members[0].public_id, "pending_id": pending.id,
+                "kept_id": members[0].association_id, "message_id": failed.id}
 
 
 def snapshot() -> dict:
@@ -175,7 +193,8 @@ def test_every_post_route_refuses_a_request_without_a_valid_token(app, client, o
         route = ROUTES[endpoint]
         with app.test_request_context():
             url = url_for(endpoint, **route.url_args(objects))
-        data = dict(route.data) if token is None else route.data | {"csrf_token": token}
+        route_data = route.data(objects) if callable(route.data) else route.data
+        data = dict(route_data) if token is None else route_data | {"csrf_token": token}
         with app.app_context():
             before = snapshot()
 
@@ -203,7 +222,8 @@ def test_the_same_requests_with_a_valid_token_go_through(app, client, objects):
         with app.app_context():
             before = snapshot()
 
-        response = client.post(url, data=route.data | {"csrf_token": csrf_token(client, page)})
+        route_data = route.data(objects) if callable(route.data) else route.data
+        response = client.post(url, data=route_data | {"csrf_token": csrf_token(client, page)})
 
         assert (endpoint, response.status_code) == (endpoint, 302)
         with app.app_context():

@@ -19,6 +19,13 @@ def _require_login():
     return check_idle_timeout()
 
 
+@bp.after_request
+def _private(response):
+    """Workspace pages show participants' personal data: never kept in shared caches or history stores."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.app_context_processor
 def workspace_context():
     return {"access": access, "status_labels": STATUS_LABELS}
@@ -33,3 +40,4 @@ def dashboard():
 from . import seminars as _seminar_pages  # noqa: E402,F401
 # the workspace's other pages add their routes to `bp` when imported
 from . import registrations as _registrations  # noqa: E402,F401
+from . import associations, emails  # noqa: E402,F401

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..forms import (
     MAX_LENGTH,
@@ -25,9 +25,10 @@ from ..forms import (
     name_field,
     strip,
 )
+from ..inputs import FitsColumn, NotAWebAddress, parse_id
 from ..languages import INTERFACE_LANGUAGES
 from ..registrations.services import Applicant
-from .models import Association
+from .models import Association, association_name_key
 from .services import ContactDetails
 LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()]
 
@@ -198,3 +199,43 @@ class GroupForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
 
 class ContactCancelForm(FlaskForm):
     submit = SubmitField(_l("Yes, cancel this registration"))
+
+
+# --- the office's review (coordinator workspace) --------------------------------------------------
+
+class AssociationAcceptForm(FlaskForm):
+    submit = SubmitField(_l("Accept into the public list"))
+
+
+class AssociationRenameForm(FlaskForm):
+    name = StringField(_l("Name"), filters=[strip], validators=[
+        DataRequired(_l("Please enter the name.")), Length(max=200, message=MAX_LENGTH), NotAWebAddress(),
+        FitsColumn(200, association_name_key, _l("This name is too long for our list. Please shorten it."))])
+    district = StringField(_l("District (optional)"), filters=[strip],
+                           validators=[Optional(), Length(max=120, message=MAX_LENGTH)])
+    submit = SubmitField(_l("Save name and district"))
+
+
+class AssociationMergeForm(FlaskForm):
+    """Merge the association shown into the one chosen; `into` lists every other association."""
+
+    into = SelectField(_l("Merge into"), validate_choice=False, filters=[strip],
+                       description=_l("The association that is kept. Its name stays; this one disappears."))
+    confirm = BooleanField(_l("Move the registrations and contacts of this association to the one chosen, "
+                              "and delete this one. This cannot be undone."),
+                           validators=[DataRequired(_l("Please confirm the merge."))])
+    submit = SubmitField(_l("Merge"))
+
+    def __init__(self, *args, targets: list[Association], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.into.choices = [SelectChoice("", _l("– choose –"))] + [
+            SelectChoice(str(a.id), a.name if a.is_accepted else _l("%(name)s (waiting for review)", name=a.name))
+            for a in targets]
+        self.target_ids = {a.id: a for a in targets}
+        self.target: Association | None = None
+
+    def validate_into(self, field):
+        association_id = parse_id(field.data) if field.data else None
+        if association_id is None or association_id not in self.target_ids:
+            raise ValidationError(_l("Please choose the association to keep."))
+        self.target = self.target_ids[association_id]

@@ -15,6 +15,20 @@ from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
 
 
+class AssociationStatus(enum.StrEnum):
+    """A name typed on a public form stays private (pending) until a coordinator accepts it into the
+    public list, renames it or merges it into another association."""
+
+    ACCEPTED = "accepted"  # offered on the public forms
+    PENDING = "pending"  # typed by the public, seen only in the workspace
+
+
+ASSOCIATION_STATUS_LABELS = {
+    AssociationStatus.ACCEPTED: _l("In the public list"),
+    AssociationStatus.PENDING: _l("Waiting for review"),
+}
+
+
 class LegalForm(enum.StrEnum):
     REGISTERED = "registered"  # eingetragener Verein (e.V.)
     UNREGISTERED = "unregistered"  # nicht eingetragener Verein
@@ -52,10 +66,18 @@ class Association(db.Model):
         str_enum(LegalForm, "legal_form")
     )
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    # Made by the office (or the demo data): accepted; typed by the public: pending (see find_or_create_association).
+    status: Mapped[AssociationStatus] = mapped_column(
+        str_enum(AssociationStatus, "association_status"), default=AssociationStatus.ACCEPTED,
+        server_default=AssociationStatus.ACCEPTED.value, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<Association {self.name!r}>"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == AssociationStatus.ACCEPTED
 
 
 def contact_email_key(email: str) -> str:

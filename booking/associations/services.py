@@ -7,16 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..extensions import db
-from ..registrations.models import Registration
+from ..registrations.models import Registration, RegistrationStatus
 from ..registrations.services import Applicant, RegistrationOutcome, register_people, register_or_send_links
-from ..seminars.models import Seminar, Session
+from ..seminars.models import Seminar, Session, SessionStatus
 from ..tokens import make_token, resolve_token, revoke_tokens
 from .models import (
     Association,
     AssociationContact,
+    AssociationStatus,
     LegalForm,
     association_name_key,
     clean_association_name,
@@ -27,7 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def all_associations() -> list[Association]:
+    """Every association, pending ones included: for the workspace, never for a public page."""
     return list(db.session.scalars(db.select(Association).order_by(Association.name_key)))
+
+
+def accepted_associations() -> list[Association]:
+    """The public list: the associations a coordinator has accepted, by name."""
+    return list(db.session.scalars(
+        db.select(Association).where(Association.status == AssociationStatus.ACCEPTED)
+        .order_by(Association.name_key)))
+
+
+def get_accepted_association(association_id: int) -> Association | None:
+    association = db.session.get(Association, association_id)
+    return association if association is not None and association.is_accepted else None
 
 
 def get_association(association_id: int) -> Association | None:
@@ -46,9 +62,12 @@ def find_or_create_association(
     district: str = "",
     legal_form: LegalForm | None = None,
     contact_email: str | None = None,
+    status: AssociationStatus = AssociationStatus.PENDING,
 ) -> Association:
     """The association with this name (ignoring case and spaces), created if it is new.
 
+    A new name is pending (private, not offered on the public forms) unless `status` says otherwise:
+    the same name typed again finds it, so a second member of a new association joins the first.
     Two people typing the same new name at the same moment end up with one association:
     the loser of the race rolls back to a savepoint and takes the winner's row.
     """
@@ -61,6 +80,7 @@ def find_or_create_association(
         district=district.strip(),
         legal_form=legal_form,
         contact_email=contact_email,
+        status=status,
     )
     try:
         with db.session.begin_nested():
@@ -70,7 +90,7 @@ def find_or_create_association(
         if existing is None:
             raise
         return existing
-    log.info("association created: %s", association.name)
+    log.info("association created: %s (%s)", association.id, association.status.value)
     return association
 
 
@@ -199,3 +219,177 @@ def contact_registration(contact: AssociationContact, public_id: str) -> Registr
         db.select(Registration).where(Registration.public_id == public_id,
                                       Registration.registered_by_contact_id == contact.id)
     )
+
+
+# --- the office's review: accept, rename, merge; the directory ---------------------------------
+
+class AssociationChangeRefused(Exception):
+    """A review step the office cannot take; `message` is shown beside the field named by `field`."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def _lock(association: Association) -> Association:
+    """Hold the association's row until the transaction ends (PostgreSQL; SQLite's writing requests
+    hold the database's one write lock already), and reload it under the lock."""
+    locked = db.session.scalar(
+        db.select(Association).where(Association.id == association.id)
+        .with_for_update().execution_options(populate_existing=True))
+    if locked is None:
+        raise AssociationChangeRefused(_l("This association no longer exists. It may have been merged meanwhile."))
+    return locked
+
+
+def accept_association(association: Association) -> bool:
+    """Put a pending association into the public list; False if it was there already (a second click)."""
+    association = _lock(association)
+    if association.is_accepted:
+        return False
+    association.status = AssociationStatus.ACCEPTED
+    audit.record("association.accepted", association_id=association.id, name=association.name)
+    log.info("association accepted: %s", association.id)
+    return True
+
+
+def rename_association(association: Association, name: str, district: str = "") -> bool:
+    """Correct an association's name (and district); False if nothing changed.
+
+    A name that another association has already (ignoring case and spaces) is refused: the two
+    are the same association, and the office merges them instead.
+    """
+    association = _lock(association)
+    new_name, new_key = clean_association_name(name), association_name_key(name)
+    district = " ".join(district.split())
+    if not new_name:
+        raise AssociationChangeRefused(_l("Please enter the name."), "name")
+    other = find_association_by_name(new_name)
+    if other is not None and other.id != association.id:
+        raise AssociationChangeRefused(
+            _l("“%(name)s” is in the directory already. To make them one association, merge this one into it.",
+               name=other.name), "name")
+    if new_name == association.name and district == association.district:
+        return False
+    old_name = association.name
+    association.name, association.name_key, association.district = new_name, new_key, district
+    db.session.flush()
+    audit.record("association.renamed", association_id=association.id, old_name=old_name, name=new_name,
+                 district=district)
+    log.info("association renamed: %s", association.id)
+    return True
+
+
+@dataclass
+class MergeResult:
+    kept: Association
+    registrations: int
+    contacts: int
+
+
+def merge_associations(merged: Association, kept: Association) -> MergeResult:
+    """Make `merged` part of `kept`: its registrations and contacts move over, the merge is recorded
+    in the audit log, and the merged row is deleted.
+
+    A per-association maximum counts the kept association from now on; places already given stay.
+    """
+    if merged.id == kept.id:
+        raise AssociationChangeRefused(_l("Please choose another association to merge into."), "into")
+    # lock in id order, so two merges of the same pair the other way round cannot deadlock
+    first, second = sorted((merged, kept), key=lambda a: a.id)
+    first, second = _lock(first), _lock(second)
+    merged, kept = (first, second) if first.id == merged.id else (second, first)
+    moved_registrations = db.session.execute(
+        db.update(Registration).where(Registration.association_id == merged.id)
+        .values(association_id=kept.id).execution_options(synchronize_session="fetch")).rowcount
+    moved_contacts = db.session.execute(
+        db.update(AssociationContact).where(AssociationContact.association_id == merged.id)
+        .values(association_id=kept.id).execution_options(synchronize_session="fetch")).rowcount
+    if not kept.district and merged.district:
+        kept.district = merged.district
+    audit.record("association.merged", association_id=kept.id, name=kept.name, merged_id=merged.id,
+                 merged_name=merged.name, registrations=moved_registrations, contacts=moved_contacts)
+    db.session.delete(merged)
+    db.session.flush()
+    log.info("association %s merged into %s: %d registrations, %d contacts moved",
+             merged.id, kept.id, moved_registrations, moved_contacts)
+    return MergeResult(kept, moved_registrations, moved_contacts)
+
+
+@dataclass
+class SeminarParticipation:
+    seminar: Seminar
+    confirmed: int
+    over: bool  # the seminar's last session has ended: these members completed it
+
+
+@dataclass
+class DirectoryEntry:
+    association: Association
+    contacts: list[AssociationContact]
+    seminars: list[SeminarParticipation]
+    last_participation: datetime | None
+
+    @property
+    def confirmed(self) -> int:
+        return sum(row.confirmed for row in self.seminars)
+
+
+def association_directory(now: datetime, *, only: Association | None = None) -> list[DirectoryEntry]:
+    """Every association (or `only` one) with its contacts, its members with a place per seminar
+    and the day of its last participation (the latest session held with a member holding a place);
+    pending ones first, then by name. A few queries, whatever the number of associations."""
+    query = db.select(Association).order_by(
+        db.case((Association.status == AssociationStatus.PENDING, 0), else_=1), Association.name_key)
+    if only is not None:
+        query = query.where(Association.id == only.id)
+    associations = list(db.session.scalars(query))
+    ids = [a.id for a in associations]
+    if not ids:
+        return []
+    contacts: dict[int, list[AssociationContact]] = {}
+    for contact in db.session.scalars(
+            db.select(AssociationContact).where(AssociationContact.association_id.in_(ids))
+            .order_by(AssociationContact.last_name, AssociationContact.first_name, AssociationContact.id)):
+        contacts.setdefault(contact.association_id, []).append(contact)
+
+    last_end = (db.select(db.func.max(Session.ends_at))
+                .where(Session.seminar_id == Seminar.id, Session.status == SessionStatus.SCHEDULED)
+                .scalar_subquery())
+    first_start = (db.select(db.func.min(Session.starts_at))
+                   .where(Session.seminar_id == Seminar.id).scalar_subquery())
+    seminars: dict[int, list[SeminarParticipation]] = {}
+    for association_id, seminar, confirmed, ends in db.session.execute(
+            db.select(Registration.association_id, Seminar, db.func.count(Registration.id), last_end)
+            .join(Registration.seminar)
+            .where(Registration.association_id.in_(ids), Registration.status == RegistrationStatus.CONFIRMED)
+            .group_by(Registration.association_id, Seminar.id)
+            .order_by(first_start.desc(), Seminar.id)):
+        over = ends is not None and ends <= now
+        seminars.setdefault(association_id, []).append(SeminarParticipation(seminar, confirmed, over))
+
+    last = dict(db.session.execute(
+        db.select(Registration.association_id, db.func.max(Session.starts_at))
+        .join(Session, Session.seminar_id == Registration.seminar_id)
+        .where(Registration.association_id.in_(ids), Registration.status == RegistrationStatus.CONFIRMED,
+               Session.status == SessionStatus.SCHEDULED, Session.starts_at <= now)
+        .group_by(Registration.association_id)).all())
+    return [DirectoryEntry(a, contacts.get(a.id, []), seminars.get(a.id, []),
+                           last.get(a.id)) for a in associations]
+
+
+def association_history(association: Association, limit: int = 50) -> list[audit.AuditEntry]:
+    """What the office did to this association (accepted, renamed, merges into it), newest first."""
+    return list(db.session.scalars(
+        db.select(audit.AuditEntry)
+        .where(audit.AuditEntry.action.like("association.%"),
+               audit.AuditEntry.detail["association_id"].as_integer() == association.id)
+        .order_by(audit.AuditEntry.at.desc(), audit.AuditEntry.id.desc()).limit(limit)))
+
+
+def merge_targets(association: Association) -> list[Association]:
+    """The associations this one can be merged into: accepted ones first, then by name."""
+    return list(db.session.scalars(
+        db.select(Association).where(Association.id != association.id).order_by(
+            db.case((Association.status == AssociationStatus.ACCEPTED, 0), else_=1), Association.name_key)))

@@ -76,8 +76,12 @@ def outcome_message(rows: list[Registration], links_sent: int = 0) -> str:
 def group_form(contact: AssociationContact | None) -> GroupForm:
     data = {}
     if contact is not None and contact.association is not None and request.method == "GET":
-        data["association_id"] = str(contact.association_id)
-    return GroupForm(associations=services.all_associations(), max_people=current_app.config["BOOKING_GROUP_MAX"],
+        if contact.association.is_accepted:
+            data["association_id"] = str(contact.association_id)
+        else:
+            # their own name, still waiting for review: typed again, it finds the same association
+            data["new_association"] = contact.association.name
+    return GroupForm(associations=services.accepted_associations(), max_people=current_app.config["BOOKING_GROUP_MAX"],
                      language=current_language(), known_contact=contact is not None, data=data)
 
 

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..textsafety import printable, printable_lines
 from .dispatcher import run_worker
 from .models import MessageStatus, OutboxMessage
-from .services import retry_message
+from .services import RetryRefused, retry_message
 
 
 @booking_cli.command("worker")
@@ -46,7 +46,11 @@ def outbox_command(status, limit, show_id, retry_id):
         message = db.session.get(OutboxMessage, retry_id)
         if message is None:
             raise click.ClickException(f"no message {retry_id}")
-        retry_message(message)
+        try:
+            retry_message(message)
+        except RetryRefused as refused:
+            db.session.rollback()
+            raise click.ClickException(f"message {retry_id}: {refused.message} (it is {message.status})")
         db.session.commit()
         click.echo(f"message {retry_id} will be sent again by the worker")
         return

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from .. import audit, ratelimits
-from ..associations.services import all_associations
+from ..associations.services import accepted_associations
 from ..registrations.links import request_links
 from ..database import utcnow
 from ..extensions import csrf, db
@@ -110,7 +110,7 @@ def registration_form(**kwargs) -> RegistrationForm:
     language = current_language()
     if language not in INTERFACE_LANGUAGES:
         language = current_app.config["BABEL_DEFAULT_LOCALE"]
-    return RegistrationForm(associations=all_associations(), preferred_language=language, **kwargs)
+    return RegistrationForm(associations=accepted_associations(), preferred_language=language, **kwargs)
 
 
 def render_seminar(seminar: Seminar, form: RegistrationForm, *, status: int = 200, refusal=None):
