@@ -27,3 +27,6 @@ def workspace_context():
 @bp.get("/")
 def dashboard():
     return render_template("admin/dashboard.html", overview=services.dashboard(current_user, utcnow()))
+
+
+from . import users as _users  # noqa: E402,F401  (its routes join this blueprint)
