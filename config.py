@@ -75,6 +75,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     # A workspace session ends after this many minutes without a request.
     BOOKING_ADMIN_IDLE_MINUTES = int(os.environ.get("BOOKING_ADMIN_IDLE_MINUTES", "120"))
+    # `flask booking seed-demo` (and so `make run`) also makes a demo coordinator and trainer with
+    # known passwords: only in the development configuration, never from the environment.
+    BOOKING_DEMO_ACCOUNTS = False
     SESSION_COOKIE_HTTPONLY = True
     # Error messages and SQL logs never quote a statement's values (names, addresses, links with
     # their token): tracebacks and logs name ids only.
@@ -103,6 +106,7 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = True
     SECRET_KEY = Config.SECRET_KEY or "dev-only-secret-change-me"
+    BOOKING_DEMO_ACCOUNTS = True
 
 
 class TestingConfig(Config):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import click
+
 from flask import Flask, abort, has_request_context, render_template, request, session
 
 from .database import init_database
@@ -33,17 +35,25 @@ def create_app(config=None) -> Flask:
     return app
 
 
+class SettingMissing(click.ClickException, RuntimeError):
+    """A setting the app cannot start without. A RuntimeError for gunicorn; for `flask booking ...`
+    a ClickException, which click prints as one line ("Error: ...") instead of a traceback."""
+
+
 def load_config(app: Flask, config) -> None:
     from config import Config, config_from_env
 
     if isinstance(config, type) and issubclass(config, Config):
         app.config.from_object(config)
     else:
-        app.config.from_object(config_from_env())
+        try:
+            app.config.from_object(config_from_env())
+        except RuntimeError as unknown:  # BOOKING_CONFIG names no configuration
+            raise SettingMissing(str(unknown)) from None
         if config:
             app.config.from_mapping(config)
     if not app.config.get("SECRET_KEY"):
-        raise RuntimeError(
+        raise SettingMissing(
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random value "
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
             "or BOOKING_CONFIG=development for a local trial."

@@ -4,6 +4,9 @@ Dates are relative to the day the data is loaded, so the catalogue always looks 
 Registrations go through the registration service, so capacity, the per-association maximum
 and the waiting list come out exactly as they would for real sign-ups. Nothing here commits:
 the `flask booking seed-demo` command commits once at the end.
+
+In the development configuration only (BOOKING_DEMO_ACCOUNTS), there is also a demo coordinator
+and a demo trainer with known passwords, so that `make run` lets one log in to the workspace.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func
 
+from .accounts.models import Role
+from .accounts.services import create_user, user_by_email
 from .associations.models import AssociationStatus, LegalForm
 from .associations.services import find_or_create_association
 from .database import begin_write, utcnow
@@ -446,3 +451,48 @@ def load_demo_data(progress: Callable[[str], None] = lambda line: None) -> DemoS
         progress(f"Seminar: {spec.title} ({spec.sessions} session{'s' if spec.sessions != 1 else ''}, {state})")
     progress(f"Registrations: {summary.confirmed} confirmed, {summary.waitlisted} on a waiting list")
     return summary
+
+
+# --- workspace accounts (development only) -----------------------------------------------------
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: Role
+    password: str
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount("koordination@example.org", "Demo-Koordination", Role.COORDINATOR, "demo-koordination"),
+    DemoAccount("derya.sahin@example.org", "Derya Şahin", Role.TRAINER, "demo-trainerin"),
+]
+# The demo trainer teaches this seminar (the trainer named on its page too).
+TRAINER_SEMINAR_SLUG = "vereinsgruendung-schritt-fuer-schritt"
+
+
+class DemoAccountsRefused(Exception):
+    """Demo accounts have known passwords: they are made in the development configuration only."""
+
+
+def ensure_demo_accounts() -> list[tuple[DemoAccount, bool]]:
+    """The demo coordinator and trainer, made if missing (True: made now); the trainer is assigned
+    to the demo seminar they teach. An existing account is left as it is (its password too).
+    Flushes, does not commit. Raises DemoAccountsRefused outside the development configuration."""
+    if not current_app.config.get("BOOKING_DEMO_ACCOUNTS"):
+        raise DemoAccountsRefused("demo accounts are made in the development configuration only")
+    begin_write()
+    result = []
+    for account in DEMO_ACCOUNTS:
+        user = user_by_email(account.email)
+        made = user is None
+        if made:
+            user = create_user(account.email, role=account.role, display_name=account.name,
+                               password=account.password)
+        result.append((account, made))
+        if account.role == Role.TRAINER:
+            seminar = db.session.scalar(db.select(Seminar).where(Seminar.slug == TRAINER_SEMINAR_SLUG))
+            if seminar is not None and seminar.trainer_user_id is None:
+                seminar.trainer_user_id = user.id
+    db.session.flush()
+    return result

@@ -17,7 +17,8 @@ from tests.factories import csrf_token, make_registration, make_seminar
 
 PASSWORD = "ein langes Passwort"
 # Pages of the workspace that must answer a visitor who is not logged in.
-OPEN_TO_ANONYMOUS = {"accounts.login"}
+OPEN_TO_ANONYMOUS = {"accounts.login", "accounts.forgot_password", "accounts.reset_password",
+                     "accounts.accept_invitation"}
 
 
 @pytest.fixture

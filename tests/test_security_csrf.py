@@ -6,6 +6,7 @@ when it is added (put it in ROUTES with real objects and plausible form data).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 import pytest
@@ -13,7 +14,9 @@ from flask import url_for
 
 from booking.associations import services as associations
 from booking.associations.services import ContactDetails
+from booking.accounts.links import LinkPurpose, make_link_token
 from booking.accounts.services import create_user
+from booking.database import utcnow
 from booking.extensions import db
 from booking.mail.models import MessageStatus, OutboxMessage
 from booking.registrations import services as registrations
@@ -57,6 +60,25 @@ ROUTES: dict[str, Route] = {
     "accounts.change_password": Route(
         lambda o: {}, {"current_password": STAFF_PASSWORD, "new_password": STAFF_PASSWORD,
                        "repeat_password": STAFF_PASSWORD}, (400, CSRF_PAGE), logged_in=True),
+    "accounts.forgot_password": Route(lambda o: {}, {"email": STAFF_EMAIL}, (400, CSRF_PAGE)),
+    "accounts.reset_password": Route(
+        lambda o: {"token": o["reset_token"]}, {"new_password": "ein neues Passwort", "repeat_password": "ein neues Passwort"},
+        (400, CSRF_PAGE)),
+    "accounts.accept_invitation": Route(
+        lambda o: {"token": o["invitation_token"]},
+        {"new_password": "ein neues Passwort", "repeat_password": "ein neues Passwort"}, (400, CSRF_PAGE)),
+    "admin.invite_user": Route(
+        lambda o: {}, {"display_name": "Neue Trainerin", "email": "neu@stadt.example", "role": "trainer"},
+        (400, CSRF_PAGE), page=lambda o: "/admin/users/invite", logged_in=True),
+    "admin.change_role": Route(lambda o: {"user_id": o["trainer_id"]}, {"role": "coordinator"}, (400, CSRF_PAGE),
+                               page=lambda o: f"/admin/users/{o['trainer_id']}", logged_in=True),
+    "admin.deactivate_user": Route(lambda o: {"user_id": o["trainer_id"]}, {}, (400, CSRF_PAGE),
+                                   page=lambda o: f"/admin/users/{o['trainer_id']}", logged_in=True),
+    # already active: nothing changes, and the answer is the same redirect
+    "admin.reactivate_user": Route(lambda o: {"user_id": o["invited_id"]}, {}, (400, CSRF_PAGE),
+                                   page=lambda o: f"/admin/users/{o['invited_id']}", logged_in=True, stores=False),
+    "admin.resend_invitation": Route(lambda o: {"user_id": o["invited_id"]}, {}, (400, CSRF_PAGE),
+                                     page=lambda o: f"/admin/users/{o['invited_id']}", logged_in=True),
     "public.register": Route(
         lambda o: {"slug": o["slug"]}, PERSON, (422, FORM_EXPIRED), lambda o: f"/seminars/{o['slug']}"),
     "public.cancel": Route(
@@ -158,12 +180,23 @@ def objects(app):
         make_registration(full_seminar, members[0].association, email="platz@example.net")
         waitlisted = make_registration(full_seminar, members[0].association, email="wartet@example.net")
         db.session.commit()
+        trainer = create_user("trainerin@stadt.example", role="trainer", display_name="Trainerin",
+                              password=STAFF_PASSWORD)
+        invited = create_user("eingeladen@stadt.example", role="trainer", display_name="Eingeladen")
+        accepting = create_user("annimmt@stadt.example", role="trainer", display_name="Nimmt an")
+        db.session.commit()
+        expires = utcnow() + timedelta(hours=1)
         return {"seminar_id": seminar.id, "topic_id": seminar.topic_id,
                 "draft_id": draft.id, "draft_session_id": draft.sessions[0].id, "unused_topic_id": unused_topic.id,
                 "spare_draft_id": spare_draft.id, "other_id": other.id, "other_session_id": other.sessions[0].id,
                 "doomed_id": doomed.id,
                 "slug": seminar.slug, "manage_token": registrations.manage_token(registration),
                 "registration_id": registration.id, "waitlisted_id": waitlisted.id, "cancel_id": to_cancel.id,
+                "trainer_id": trainer.id, "invited_id": invited.id,
+                "reset_token": make_link_token(LinkPurpose.PASSWORD_RESET, trainer, token_version=trainer.token_version,
+                                               expires_at=expires),
+                "invitation_token": make_link_token(LinkPurpose.INVITATION, accepting,
+                                                    token_version=accepting.token_version, expires_at=expires),
                 "contact_token": associations.contact_token(members[0].registered_by),
                 "member_public_id": members[0].public_id, "pending_id": pending.id,
                 "kept_id": members[0].association_id, "message_id": failed.id}

@@ -1,4 +1,8 @@
-"""Log in, log out, change one's password: the door of the coordinator workspace (/admin)."""
+"""Log in, log out, change one's password: the door of the coordinator workspace (/admin).
+
+The pages a one-time link opens (an invitation, a password reset) and "forgot your password?"
+are here too: unlike the `admin` blueprint, this one lets visitors in who are not logged in.
+"""
 from __future__ import annotations
 
 import logging
@@ -13,7 +17,8 @@ from .. import ratelimits
 from ..database import utcnow
 from ..extensions import db, login_manager
 from . import services
-from .forms import ChangePasswordForm, LoginForm
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
+from .links import LinkPurpose, LinkState, check_link_token
 
 log = logging.getLogger(__name__)
 
@@ -111,3 +116,60 @@ def change_password():
             return redirect(url_for("admin.dashboard"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/password.html", form=form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@ratelimits.password_reset
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        # the same answer whether there is an account or not
+        flash(_("If there is an account with this address, we have sent it a link to set a new password. "
+                "The link works for 2 hours. Please also look in your spam folder."), "success")
+        return redirect(url_for("accounts.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/forgot.html", form=form), status
+
+
+def _link_page(purpose: LinkPurpose, token: str):
+    """The page an invitation or a reset link opens: set a password, then logged in."""
+    checked = check_link_token(purpose, token, utcnow())
+    if checked.state != LinkState.VALID:
+        # 410 for a genuine link past its time, 404 for one that is unknown, used or withdrawn
+        status = 410 if checked.state == LinkState.EXPIRED else 404
+        return _no_store(render_template("accounts/link_unusable.html", purpose=purpose, state=checked.state),
+                         status)
+    user = checked.user
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password_from_link(user, form.new_password.data, purpose=purpose)
+        db.session.commit()
+        session.clear()
+        login_user(user)
+        session[SEEN_KEY] = int(utcnow().timestamp())
+        log.info("user %s set a password through a %s link", user.id, purpose.value)
+        flash(_("Welcome, %(name)s. Your password is saved and you are logged in.", name=user.display_name)
+              if purpose == LinkPurpose.INVITATION else
+              _("Your new password is saved and you are logged in. Other devices are logged out."), "success")
+        return redirect(url_for("admin.dashboard"))
+    status = 422 if request.method == "POST" else 200
+    return _no_store(render_template("accounts/set_password.html", form=form, user=user, purpose=purpose), status)
+
+
+def _no_store(body: str, status: int):
+    """A page opened by a one-time link: never kept in a cache or the browser's history store."""
+    response = current_app.make_response((body, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _link_page(LinkPurpose.PASSWORD_RESET, token)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    return _link_page(LinkPurpose.INVITATION, token)

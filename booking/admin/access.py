@@ -21,6 +21,18 @@ def can_manage(user=None) -> bool:
     return is_coordinator(user)
 
 
+def can_manage_users(user=None) -> bool:
+    """See the staff list, invite people, change roles, deactivate accounts."""
+    return can_manage(user)
+
+
+def can_change_account(account, user=None) -> bool:
+    """Change another staff member's role or deactivate them: a coordinator, never on their own
+    account (another coordinator does that, so nobody locks themselves out by a slip)."""
+    user = user or current_user
+    return can_manage_users(user) and account.id != user.id
+
+
 def can_view_seminar(seminar, user=None) -> bool:
     """A coordinator, or the trainer assigned to this seminar."""
     user = user or current_user

@@ -41,3 +41,4 @@ from . import seminars as _seminar_pages  # noqa: E402,F401
 # the workspace's other pages add their routes to `bp` when imported
 from . import registrations as _registrations  # noqa: E402,F401
 from . import associations, emails  # noqa: E402,F401
+from . import users as _users  # noqa: E402,F401  (its routes join this blueprint)

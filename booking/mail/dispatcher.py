@@ -38,7 +38,7 @@ from ..extensions import db, mail
 from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import SessionStatus
 from .message import CalendarMessage
-from .models import CONTACT_KINDS, DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
+from .models import CONTACT_KINDS, STAFF_KINDS, DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
 from .render import base_url_context, render_message
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,8 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
         return _members_update_skip_reason(message, now)
     if kind in CONTACT_KINDS:
         return None  # a contact's own message: nothing later can make it pointless
+    if kind in STAFF_KINDS:
+        return _staff_skip_reason(message, now)
     if kind == MessageKind.INVITATION:
         newer = db.session.scalar(
             _other(message, MessageKind.INVITATION, MessageKind.SESSION_CANCEL)
@@ -186,6 +188,18 @@ def _members_update_skip_reason(message: OutboxMessage, now: datetime) -> str | 
             return "the session was cancelled or changed"
         if session.starts_at <= now:
             return "the session has started"
+    return None
+
+
+def _staff_skip_reason(message: OutboxMessage, now: datetime) -> str | None:
+    """A staff member's one-time link: pointless once it could not work any more."""
+    user = message.user
+    if not user.active:
+        return "the account was deactivated"
+    if user.token_version != int(message.facts.get("token_version", -1)):
+        return "a password was set (or the account changed) after the link was asked for"
+    if datetime.fromisoformat(message.facts["expires_at"]) <= now:
+        return "the link expired before it could be sent"
     return None
 
 
@@ -331,7 +345,9 @@ class Progress:
 def _build(message: OutboxMessage, now: datetime) -> CalendarMessage:
     """Render the message, store what is sent on its row (for the email log), and return the email."""
     rendered = render_message(message, now=now)
-    message.subject, message.body_text, message.body_html = rendered.subject, rendered.text, rendered.html
+    message.subject = rendered.subject
+    message.body_text = rendered.stored_text if rendered.stored_text is not None else rendered.text
+    message.body_html = rendered.stored_html if rendered.stored_html is not None else rendered.html
     message.calendar = rendered.calendar.decode() if rendered.calendar else None
     message.message_id = _message_id(message)
     return CalendarMessage(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..accounts.models import User
 from ..associations.models import AssociationContact
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
@@ -32,10 +33,18 @@ class MessageKind(enum.StrEnum):
     # the office writes to a seminar's participants: its own subject and text (facts: subject, body),
     # framed by a greeting and the personal link in the reader's language
     OFFICE_MESSAGE = "office_message"
+    # to a staff member of the workspace, not about any registration (user_id set, facts: token_version,
+    # expires_at): the link to set a first password, and the link to set a new one
+    USER_INVITATION = "user_invitation"
+    PASSWORD_RESET = "password_reset"
 
 
 # Messages to an association contact, not about one registration: rendered for the contact.
 CONTACT_KINDS = (MessageKind.GROUP_REGISTERED, MessageKind.LINKS, MessageKind.MEMBERS_UPDATE)
+
+
+# Messages to a staff member: rendered for the user, never through a participant's or contact's path.
+STAFF_KINDS = (MessageKind.USER_INVITATION, MessageKind.PASSWORD_RESET)
 
 
 CALENDAR_KINDS = (MessageKind.INVITATION, MessageKind.SESSION_CANCEL)
@@ -63,11 +72,14 @@ class OutboxMessage(db.Model):
     # One message per (kind, registration, session, revision[, offset]): duplicates are impossible.
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind, "message_kind", 30))
-    # One of the two: a registration's message, or (CONTACT_KINDS) an association contact's own.
+    # One of three: a registration's message, (CONTACT_KINDS) an association contact's own, or
+    # (STAFF_KINDS) a staff member's (user_id, below).
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("association_contacts.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    # STAFF_KINDS: the staff member it goes to (no registration, no contact)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int] = mapped_column(default=0)
     recipient: Mapped[str] = mapped_column(String(254))
     # Facts that may change later but that this message must state as they were (old time and place, reason...).
@@ -96,6 +108,7 @@ class OutboxMessage(db.Model):
     registration: Mapped[Registration | None] = relationship()
     contact: Mapped[AssociationContact | None] = relationship()
     session: Mapped[Session | None] = relationship()
+    user: Mapped[User | None] = relationship()
     attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
         back_populates="message", order_by="DeliveryAttempt.id", cascade="all, delete-orphan")
 

@@ -27,12 +27,13 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from ..accounts.models import User
 from ..associations.models import AssociationContact, LinkRequest
 from ..database import utcnow
 from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import Seminar, Session
-from .models import MessageKind, OutboxMessage
+from .models import STAFF_KINDS, MessageKind, MessageStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -373,3 +374,33 @@ def members_reminder(contact: AssociationContact, session: Session, registration
         return None
     return _members_update(contact, "reminder", registrations, seminar=session.seminar, session=session,
                            extra_key=offset_key, facts={"offset_minutes": offset_minutes})
+
+
+# --- a staff member's own messages ------------------------------------------------------------
+
+def staff_link(kind: MessageKind, user: User, *, token_version: int, expires_at: datetime) -> OutboxMessage:
+    """A one-time link for a staff member: the invitation to set a first password, or a password reset.
+
+    Staff mails go to the user alone: no registration, no contact, nothing of the participants'
+    rules. The link is made at sending time from the facts kept here (the token version and expiry
+    of the moment it was asked for); if a password was set meanwhile, the dispatcher skips it.
+    """
+    if kind not in STAFF_KINDS:
+        raise ValueError(f"{kind} is not a staff message")
+    expires = int(expires_at.timestamp())
+    return _add(OutboxMessage(
+        dedupe_key=f"{kind.value}:user{user.id}:{token_version}:{expires}",
+        kind=kind,
+        user=user,
+        recipient=user.email,
+        facts={"token_version": token_version, "expires_at": expires_at.isoformat()},
+    ))
+
+
+def latest_staff_message(kind: MessageKind, user: User, *, since: datetime) -> OutboxMessage | None:
+    """The newest message of `kind` to `user` recorded since `since` that has not failed or been skipped."""
+    return db.session.scalar(
+        db.select(OutboxMessage)
+        .where(OutboxMessage.user_id == user.id, OutboxMessage.kind == kind, OutboxMessage.created_at >= since,
+               OutboxMessage.status.in_((MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.SENT)))
+        .order_by(OutboxMessage.id.desc()).limit(1))

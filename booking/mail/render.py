@@ -11,6 +11,8 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..accounts.links import LinkPurpose, make_link_token
+from ..accounts.models import ROLE_LABELS
 from ..associations.services import contact_token
 from ..calendar import ics
 from ..extensions import db
@@ -19,7 +21,7 @@ from ..languages import INTERFACE_LANGUAGES
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
 from ..registrations.services import manage_token, waitlist_position
 from ..seminars.models import Seminar
-from .models import CALENDAR_KINDS, CONTACT_KINDS, MessageKind, OutboxMessage
+from .models import CALENDAR_KINDS, CONTACT_KINDS, STAFF_KINDS, MessageKind, OutboxMessage
 
 
 @dataclass
@@ -29,6 +31,10 @@ class RenderedEmail:
     html: str
     calendar: bytes | None = None
     method: str | None = None  # REQUEST or CANCEL, with `calendar`
+    # What the email log keeps, when it must differ from what is sent: a staff member's one-time
+    # link opens their account, so the log keeps the email without it.
+    stored_text: str | None = None
+    stored_html: str | None = None
 
 
 def base_url_context():
@@ -37,6 +43,10 @@ def base_url_context():
 
 
 def _subject(message: OutboxMessage) -> str:
+    if message.kind == MessageKind.USER_INVITATION:
+        return _("Your account for the workspace of %(office)s", office=current_app.config["BOOKING_OFFICE_NAME"])
+    if message.kind == MessageKind.PASSWORD_RESET:
+        return _("A new password for the workspace of %(office)s", office=current_app.config["BOOKING_OFFICE_NAME"])
     if message.kind == MessageKind.GROUP_REGISTERED:
         return _("Your registrations for your association")
     if message.kind == MessageKind.LINKS:
@@ -111,6 +121,8 @@ def _language(preferred: str) -> str:
 
 def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedEmail:
     """Render the email for an outbox row. Needs a request context (see base_url_context)."""
+    if message.kind in STAFF_KINDS:
+        return _render_staff_message(message)
     if message.kind == MessageKind.LINKS:
         return _render_links_message(message)
     if message.kind in CONTACT_KINDS:
@@ -233,3 +245,40 @@ def _render_links_message(message: OutboxMessage) -> RenderedEmail:
             text=render_template("emails/links.txt", **context),
             html=render_template("emails/links.html", **context),
         )
+
+
+def _render_staff_message(message: OutboxMessage) -> RenderedEmail:
+    """A staff member's one-time link: an invitation to the workspace or a password reset.
+
+    The link is made from the facts of the moment it was asked for; the email log keeps the
+    email with the link left out (whoever reads the log must not be able to open the account).
+    """
+    user = message.user
+    language = _language(user.preferred_language)
+    invitation = message.kind == MessageKind.USER_INVITATION
+    purpose = LinkPurpose.INVITATION if invitation else LinkPurpose.PASSWORD_RESET
+    expires_at = datetime.fromisoformat(message.facts["expires_at"])
+    with force_locale(language):
+        token = make_link_token(purpose, user, token_version=int(message.facts["token_version"]),
+                                expires_at=expires_at)
+        endpoint = "accounts.accept_invitation" if invitation else "accounts.reset_password"
+        context = {
+            "message": message,
+            "user": user,
+            "role_label": str(ROLE_LABELS[user.role]),
+            "language": language,
+            "expires_at": expires_at,
+            "login_url": url_for("accounts.login", _external=True),
+            "forgot_url": url_for("accounts.forgot_password", _external=True),
+            "office_name": current_app.config["BOOKING_OFFICE_NAME"],
+        }
+        template = f"emails/{message.kind.value}"
+        link_url = url_for(endpoint, token=token, _external=True)
+        rendered = RenderedEmail(
+            subject=_subject(message),
+            text=render_template(f"{template}.txt", link_url=link_url, **context),
+            html=render_template(f"{template}.html", link_url=link_url, **context),
+        )
+        rendered.stored_text = render_template(f"{template}.txt", link_url=None, **context)
+        rendered.stored_html = render_template(f"{template}.html", link_url=None, **context)
+    return rendered
