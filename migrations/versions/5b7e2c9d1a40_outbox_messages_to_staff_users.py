@@ -1,7 +1,7 @@
 """outbox messages to staff users (invitations, password resets)
 
 Revision ID: 5b7e2c9d1a40
-Revises: cf403a543ff8
+Revises: 4b7e2d9c1a53
 Create Date: 2026-12-01 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b7e2c9d1a40'
-down_revision = 'cf403a543ff8'
+down_revision = '4b7e2d9c1a53'
 branch_labels = None
 depends_on = None
 
