@@ -33,6 +33,50 @@ ACTOR_KINDS = {
 }
 
 
+# What each recorded action is called on the pages that show the log (one place for every action).
+ACTION_LABELS = {
+    "registration.created": _l("Registered"),
+    "registration.cancelled": _l("Cancelled"),
+    "registration.promoted": _l("Place from the waiting list"),
+    "registration.promoted_by_office": _l("Given a place by the office"),
+    "registration.emails_resent": _l("Emails sent again"),
+    "seminar.created": _l("Seminar created"),
+    "seminar.edited": _l("Seminar changed"),
+    "seminar.published": _l("Seminar published"),
+    "seminar.duplicated": _l("Seminar run again"),
+    "seminar.cancelled": _l("Seminar cancelled"),
+    "seminar.deleted": _l("Draft deleted"),
+    "seminar.participants_messaged": _l("Participants written to"),
+    "session.added": _l("Session added"),
+    "session.changed": _l("Session moved or its place changed"),
+    "session.cancelled": _l("Session cancelled"),
+    "topic.added": _l("Topic added"),
+    "topic.renamed": _l("Topic renamed"),
+    "topic.deleted": _l("Topic deleted"),
+    "association.accepted": _l("Accepted into the public list"),
+    "association.renamed": _l("Association renamed"),
+    "association.merged": _l("Associations merged"),
+    "email.retried": _l("Email sent again"),
+    "user.invited": _l("User invited"),
+    "user.invitation_resent": _l("Invitation sent again"),
+    "user.joined": _l("User set their password"),
+    "user.password_reset": _l("Password reset by link"),
+    "user.role_changed": _l("Role changed"),
+    "user.deactivated": _l("User deactivated"),
+    "user.reactivated": _l("User reactivated"),
+}
+
+
+def action_label(entry) -> str:
+    return str(ACTION_LABELS.get(entry.action, entry.action))
+
+
+def actor_label(entry) -> str:
+    """A staff member by name; anyone else by role (never a participant's name)."""
+    return entry.actor_label if entry.actor_kind == "user" and entry.actor_label else str(
+        ACTOR_KINDS.get(entry.actor_kind, entry.actor_kind))
+
+
 @dataclass(frozen=True)
 class Actor:
     kind: str  # one of ACTOR_KINDS

@@ -94,7 +94,7 @@ def test_a_coordinator_creates_a_draft_with_two_sessions_in_local_time_and_publi
     assert "Vereinsfinanzen" not in client.get("/").get_data(as_text=True)
 
     page = client.get(f"/admin/seminars/{seminar.id}").get_data(as_text=True)
-    assert "Draft" in page and "seminar.created" in page
+    assert "Draft" in page and "Seminar created" in page
     response = post(client, f"/admin/seminars/{seminar.id}/publish", {}, page=f"/admin/seminars/{seminar.id}")
     assert response.status_code == 302
     assert only_seminar(app).status == SeminarStatus.PUBLISHED

@@ -62,13 +62,6 @@ EMAIL_STATE_LABELS = {
     "failed": _l("Failed"),
     "skipped": _l("Not sent (no longer needed)"),
 }
-ACTION_LABELS = {
-    "registration.created": _l("Registered"),
-    "registration.cancelled": _l("Cancelled"),
-    "registration.promoted": _l("Place from the waiting list"),
-    "registration.promoted_by_office": _l("Given a place by the office"),
-    "registration.emails_resent": _l("Emails sent again"),
-}
 DONE_KEYS = "admin_done_keys"  # request keys of forms already carried out in this browser session
 
 
@@ -104,7 +97,6 @@ def mark_done(key: str) -> None:
 @bp.app_context_processor
 def registrations_context():
     return {"email_kind_labels": KIND_LABELS, "email_state_labels": EMAIL_STATE_LABELS,
-            "audit_action_labels": ACTION_LABELS, "audit_actor_kinds": audit.ACTOR_KINDS,
             "waitlist_reason_labels": WAITLIST_REASON_LABELS}
 
 

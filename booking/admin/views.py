@@ -5,6 +5,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from ..accounts.views import check_idle_timeout
+from .. import audit
 from ..database import utcnow
 from ..registrations.models import STATUS_LABELS
 from . import access, services
@@ -28,7 +29,8 @@ def _private(response):
 
 @bp.app_context_processor
 def workspace_context():
-    return {"access": access, "status_labels": STATUS_LABELS}
+    return {"access": access, "status_labels": STATUS_LABELS,
+            "audit_action": audit.action_label, "audit_actor": audit.actor_label}
 
 
 @bp.get("/")
