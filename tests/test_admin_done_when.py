@@ -30,7 +30,10 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from booking import create_app
+from booking.accounts.models import Role
+from booking.accounts.services import create_user
 from booking.extensions import db
+from booking.mail import services as mail_services
 from booking.mail.dispatcher import dispatch_pending
 from booking.mail.models import MessageKind, MessageStatus, OutboxMessage
 from booking.registrations.models import Registration, RegistrationStatus
@@ -38,6 +41,7 @@ from booking.seminars.models import Seminar, SeminarStatus, Session
 from config import DevelopmentConfig
 
 from tests.conftest import RecordingHandler, _database_url
+from tests.factories import make_registration, make_seminar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TITLE = "Fördermittel beantragen: Schritt für Schritt"
@@ -528,3 +532,36 @@ def test_the_office_runs_a_seminar_from_the_browser_as_the_issue_is_done_when(of
     shown = text_of(office.get("/admin/emails?state=failed"))
     assert "No message matches these filters." in shown
 
+
+def test_every_email_in_the_log_says_what_kind_it_is(office_app, mail_server):
+    """The email log named only the kinds it was written with: a message to the participants, a
+    staff invitation and a password link showed an empty "Kind" in the log and on their page."""
+    assert set(mail_services.KIND_LABELS) == set(MessageKind)
+    app = office_app
+    with app.app_context():
+        create_user("koordination@stadt.example", role=Role.COORDINATOR, display_name="Koordination",
+                    password="ein langes Passwort")
+        seminar = make_seminar(sessions=1, title=TITLE)
+        make_registration(seminar, email=FIRST["email"])
+        db.session.commit()
+        seminar_id = seminar.id
+    office = app.test_client()
+    page = submit(office, office.get("/admin/login"), button="Log in",
+                  values={"email": "koordination@stadt.example", "password": "ein langes Passwort"})
+
+    page = follow(office, follow(office, page, "Users"), "Invite someone")
+    submit(office, page, button="Send invitation",
+           values={"display_name": "Derya Şahin", "email": "derya@stadt.example"})
+    page = office.get(f"/admin/seminars/{seminar_id}/registrations")
+    page = submit(office, follow(office, page, "Write to the participants"), button="Continue",
+                  values={"subject": "Raumänderung", "body": "Wir treffen uns im großen Saal."})
+    page = submit(office, page, button="Send to 1 person")
+    assert "Your message goes out to 1 person." in text_of(page)
+
+    rows = table_rows(office.get("/admin/emails"))
+    kinds = sorted(cells[2] for _, cells in rows)  # Written, State, Kind, ...
+    assert kinds == ["Calendar invitation", "Confirmation", "Invitation to the workspace", "Message from the office"]
+    for message_id, _ in rows:
+        shown = text_of(office.get(f"/admin/emails/{message_id}"))
+        assert re.search(r"Kind (Calendar invitation|Confirmation|Invitation to the workspace|"
+                         r"Message from the office) Recipient", shown), shown
