@@ -45,6 +45,9 @@ KIND_LABELS = {
     MessageKind.GROUP_REGISTERED: _l("Group registered (to the contact person)"),
     MessageKind.LINKS: _l("Personal links"),
     MessageKind.MEMBERS_UPDATE: _l("News about members (to the contact person)"),
+    MessageKind.OFFICE_MESSAGE: _l("Message from the office"),
+    MessageKind.USER_INVITATION: _l("Invitation to the workspace"),
+    MessageKind.PASSWORD_RESET: _l("Link to set a new password"),
 }
 
 
