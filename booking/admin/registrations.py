@@ -20,7 +20,8 @@ from ..associations import services as associations
 from ..database import utcnow
 from ..extensions import db
 from ..inputs import parse_id
-from ..mail.models import MessageKind, OutboxMessage
+from ..mail import services as mail_services
+from ..mail.models import OutboxMessage
 from ..registrations import services as registrations
 from ..registrations.exports import csv_bytes, xlsx_bytes
 from ..registrations.listing import seminar_registrations
@@ -40,28 +41,6 @@ from .views import bp
 
 log = logging.getLogger(__name__)
 
-# what the office reads for the kinds of email and the audit log's actions
-KIND_LABELS = {
-    MessageKind.CONFIRMATION: _l("Confirmation"),
-    MessageKind.PROMOTION: _l("Place from the waiting list"),
-    MessageKind.WAITLISTED: _l("Waiting list"),
-    MessageKind.INVITATION: _l("Calendar invitation"),
-    MessageKind.SESSION_CANCEL: _l("Calendar cancellation"),
-    MessageKind.REGISTRATION_CANCELLED: _l("Cancellation"),
-    MessageKind.SEMINAR_CANCELLED: _l("Seminar cancelled"),
-    MessageKind.REMINDER: _l("Reminder"),
-    MessageKind.GROUP_REGISTERED: _l("Group overview"),
-    MessageKind.LINKS: _l("Personal links"),
-    MessageKind.MEMBERS_UPDATE: _l("Update for members"),
-    MessageKind.OFFICE_MESSAGE: _l("Message from the office"),
-}
-EMAIL_STATE_LABELS = {
-    "pending": _l("Waiting to be sent"),
-    "sending": _l("Being sent"),
-    "sent": _l("Sent"),
-    "failed": _l("Failed"),
-    "skipped": _l("Not sent (no longer needed)"),
-}
 DONE_KEYS = "admin_done_keys"  # request keys of forms already carried out in this browser session
 
 
@@ -96,7 +75,8 @@ def mark_done(key: str) -> None:
 
 @bp.app_context_processor
 def registrations_context():
-    return {"email_kind_labels": KIND_LABELS, "email_state_labels": EMAIL_STATE_LABELS,
+    # one list of names for kinds and states of email, shared with the email log (booking/mail/services.py)
+    return {"email_kind_labels": mail_services.KIND_LABELS, "email_state_labels": mail_services.STATE_LABELS,
             "waitlist_reason_labels": WAITLIST_REASON_LABELS}
 
 
