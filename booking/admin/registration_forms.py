@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    Form,
     FormField,
     HiddenField,
     RadioField,
@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from ..associations.forms import RowList, _row_indices
+from ..associations.forms import ParticipantForm, RowList, _row_indices
 from ..associations.models import Association
 from ..associations.services import ContactDetails
 from ..forms import (
@@ -99,11 +99,9 @@ class ListFilterForm(FlaskForm):
 
 # --- register by hand -------------------------------------------------------------------------
 
-class PersonRow(Form):
-    """One person. A row with no name and no email counts as empty and is ignored."""
+class PersonRow(ParticipantForm):
+    """One person, as in the public group form (an empty row is ignored), with phone and needs."""
 
-    first_name = name_field(_l("First name"), None, required=False)
-    last_name = name_field(_l("Last name"), None, required=False)
     email = email_field(_l("Email address"),
                         description=_l("Optional only when an association contact registers them: "
                                        "their messages then go to the contact."))
@@ -116,29 +114,8 @@ class PersonRow(Form):
                           description=_l("For example step-free access, childcare or interpreting."),
                           validators=[Optional(), Length(max=NEEDS_MAX_LENGTH, message=MAX_LENGTH)])
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.first_name.data or self.last_name.data or self.email.data)
-
-    def validate(self, extra_validators=None) -> bool:
-        if self.is_empty:
-            return True
-        valid = super().validate(extra_validators)
-        if not self.first_name.data:
-            self.first_name.errors = [*self.first_name.errors, _l("Please enter the first name.")]
-            valid = False
-        if not self.last_name.data:
-            self.last_name.errors = [*self.last_name.errors, _l("Please enter the last name.")]
-            valid = False
-        if self.preferred_language.data not in INTERFACE_LANGUAGES:
-            self.preferred_language.errors = [*self.preferred_language.errors, _l("Please choose a language.")]
-            valid = False
-        return valid
-
     def applicant(self) -> Applicant:
-        return Applicant(first_name=self.first_name.data, last_name=self.last_name.data,
-                         email=self.email.data or None, phone=self.phone.data or None,
-                         preferred_language=self.preferred_language.data, needs=self.needs.data or None)
+        return replace(super().applicant(), phone=self.phone.data or None, needs=self.needs.data or None)
 
 
 class RegisterByHandForm(AssociationChoice, FlaskForm):
