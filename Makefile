@@ -25,7 +25,7 @@ SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
 # email to instance/sent-mail.mbox instead of sending it. `make run BACKGROUND=` serves alone.
 BACKGROUND ?= $(FLASK) booking worker --interval 3
 
-.PHONY: install run db-upgrade demo-data serve test messages clean
+.PHONY: install run db-upgrade demo-data serve test system-packages messages clean
 
 install: $(INSTALLED)
 
@@ -64,8 +64,12 @@ $(INTEROP_INSTALLED): tests/interop/package-lock.json
 	npm ci --prefix tests/interop --no-audit --no-fund
 	@touch $@
 
+# Chromium, libical, node/npm and Redis for the suite: installed (and Redis started) when missing.
+system-packages:
+	@bash .ci/system-packages
+
 # TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
-test: install $(INTEROP_INSTALLED)
+test: system-packages install $(INTEROP_INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every user-facing string, from code, pages and emails, into the template translators start from.
