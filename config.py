@@ -48,7 +48,10 @@ class Config:
     BOOKING_MAIL_MAX_ATTEMPTS = int(os.environ.get("BOOKING_MAIL_MAX_ATTEMPTS", "12"))
     BOOKING_WORKER_INTERVAL = float(os.environ.get("BOOKING_WORKER_INTERVAL", "10"))
     # Without MAIL_SERVER, emails are kept in this mbox file instead of being sent (empty: only logged).
+    # It holds whole emails with their personal links: written with mode 0600, and off in production.
     BOOKING_MAIL_LOG = os.environ.get("BOOKING_MAIL_LOG", str(INSTANCE_DIR / "sent-mail.mbox"))
+    # Strict-Transport-Security max-age on https (0: none); production sends a year.
+    BOOKING_HSTS_SECONDS = int(os.environ.get("BOOKING_HSTS_SECONDS", "0"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
@@ -121,6 +124,9 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    # no copy of every email (with its personal links) on disk, unless asked for
+    BOOKING_MAIL_LOG = os.environ.get("BOOKING_MAIL_LOG", "")
+    BOOKING_HSTS_SECONDS = int(os.environ.get("BOOKING_HSTS_SECONDS", "31536000"))
 
 
 CONFIGS = {

@@ -23,6 +23,7 @@ def create_app(config=None) -> Flask:
         instance_path=str(PROJECT_DIR / "instance"),
     )
     load_config(app, config)
+    register_logging(app)
     Path(app.instance_path).mkdir(exist_ok=True)
     register_proxy(app)
     register_extensions(app)
@@ -60,6 +61,15 @@ def load_config(app: Flask, config) -> None:
         )
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+
+
+def register_logging(app: Flask) -> None:
+    """No log record names a personal link's token or an address (booking/redaction.py): the app's
+    own lines name ids only, and this catches what libraries write (werkzeug's request lines, the
+    gunicorn access log, exception messages in tracebacks)."""
+    from .redaction import install_log_redaction
+
+    install_log_redaction()
 
 
 def register_proxy(app: Flask) -> None:
@@ -194,6 +204,21 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# pages with personal data that are opened without a link: what a group registration just registered
+PERSONAL_ENDPOINTS = frozenset({"associations.group_registered"})
+
+
+def is_personal_route(rule) -> bool:
+    """Whether pages of this URL rule show personal data: every page opened with a personal link
+    (a `<token>` in the path), the whole workspace under /admin, and PERSONAL_ENDPOINTS."""
+    return ("token" in rule.arguments or rule.rule == "/admin" or rule.rule.startswith("/admin/")
+            or rule.endpoint in PERSONAL_ENDPOINTS)
+
+
+# pages with personal data: kept by no cache, shared or the browser's own (nor its history on disk)
+PERSONAL_CACHE_CONTROL = "private, no-store"
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
@@ -202,6 +227,15 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        # every answer on a personal route (its errors and redirects too), and the answer to any
+        # form sent (it may show the names and addresses typed), whatever the view set
+        rule = request.url_rule
+        personal = (rule is not None and is_personal_route(rule)) or request.method not in ("GET", "HEAD", "OPTIONS")
+        if personal and "no-store" not in response.headers.get("Cache-Control", ""):
+            response.headers["Cache-Control"] = PERSONAL_CACHE_CONTROL
+        hsts_seconds = app.config.get("BOOKING_HSTS_SECONDS") or 0
+        if hsts_seconds > 0 and (request.is_secure or app.config["BOOKING_BASE_URL"].startswith("https://")):
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts_seconds}")
         return response
 
 

@@ -55,6 +55,11 @@ def test_registration_feed_needs_the_right_token(app_ctx, client):
     response = client.get(f"/registrations/{token}.ics")
     assert response.status_code == 200
     assert response.get_data(as_text=True).count("BEGIN:VEVENT") == 2
+    assert response.headers["Cache-Control"] == "private, no-store"
+    # its events link the seminar's public page: the feed is shared with whoever reads the calendar
+    body = response.get_data(as_text=True).replace("\r\n ", "")
+    assert f"URL:http://127.0.0.1:5000/seminars/{seminar.slug}\r\n" in body
+    assert token not in body and "/registrations/" not in body
     assert client.get(f"/registrations/{token[:-2]}xx.ics").status_code == 404
     assert client.get("/seminars/no-such-seminar.ics").status_code == 404
     draft = make_seminar(status=SeminarStatus.DRAFT)

@@ -238,9 +238,8 @@ def contact_feed(token: str):
         name=_("Seminars of %(association)s", association=contact.association.name) if contact.association
         else _("Seminars"),
         summary=lambda r: _("%(title)s – %(name)s", title=r.seminar.title, name=r.full_name),
-        url=lambda r: external_url(".contact", token=token),
     )
-    return calendar_response(body, "association.ics")
+    return calendar_response(body, "association.ics", personal=True)
 
 
 # --- "lost your link?" --------------------------------------------------------------------------

@@ -25,8 +25,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
+from ..external_links import external_url
 from ..registrations.models import Registration, RegistrationStatus
-from ..seminars.models import Session
+from ..seminars.models import Seminar, Session
 
 PRODID = "-//booking//Seminar booking//EN"
 
@@ -66,22 +67,31 @@ def session_feed_uid(session: Session) -> str:
     return f"booking-session-{session.id}@{_uid_domain()}"
 
 
+def seminar_page_url(seminar: Seminar) -> str:
+    """The link every event of a registration carries: the seminar's public page.
+
+    Never the manage link: calendars are shared with family, colleagues and assistants, and an
+    event's URL and description are read by all of them; the email keeps the manage link.
+    """
+    return external_url("public.seminar", slug=seminar.slug)
+
+
 # --- Objects -------------------------------------------------------------------------------------
 
 def invitation(registration: Registration, session: Session, *, sequence: int, attendee_email: str,
                attendee_name: str, summary: str | None = None, description: str | None = None,
-               url: str | None = None, now: datetime | None = None) -> bytes:
+               now: datetime | None = None) -> bytes:
     """An iTIP REQUEST for one session: a new invitation or an update (same UID, higher `sequence`)."""
     return _itip("REQUEST", registration, session, sequence=sequence, attendee_email=attendee_email,
-                 attendee_name=attendee_name, summary=summary, description=description, url=url, now=now)
+                 attendee_name=attendee_name, summary=summary, description=description, now=now)
 
 
 def cancellation(registration: Registration, session: Session, *, sequence: int, attendee_email: str,
                  attendee_name: str, summary: str | None = None, description: str | None = None,
-                 url: str | None = None, now: datetime | None = None) -> bytes:
+                 now: datetime | None = None) -> bytes:
     """An iTIP CANCEL for one session. `sequence` must be higher than that of the last REQUEST sent."""
     return _itip("CANCEL", registration, session, sequence=sequence, attendee_email=attendee_email,
-                 attendee_name=attendee_name, summary=summary, description=description, url=url, now=now)
+                 attendee_name=attendee_name, summary=summary, description=description, now=now)
 
 
 def feed(events: Iterable[Session], *, name: str, now: datetime | None = None,
@@ -105,8 +115,7 @@ def feed(events: Iterable[Session], *, name: str, now: datetime | None = None,
     return cal.to_ical()
 
 
-def registration_feed(registration: Registration, *, name: str | None = None, now: datetime | None = None,
-                      url: str | None = None) -> bytes:
+def registration_feed(registration: Registration, *, name: str | None = None, now: datetime | None = None) -> bytes:
     """A PUBLISH calendar of one registration's sessions, with the UIDs of its invitations.
 
     SEQUENCE follows `event_sequence`, so a client that holds the invitation sees the feed's
@@ -120,14 +129,15 @@ def registration_feed(registration: Registration, *, name: str | None = None, no
     for session in sessions:
         event = _event(session, uid=registration_event_uid(registration, session),
                        sequence=event_sequence(registration, session), zone=zone, stamp=stamp,
-                       summary=None, description=None, url=url, meeting_link=registration.meeting_link)
+                       summary=None, description=None, url=seminar_page_url(registration.seminar),
+                       meeting_link=registration.meeting_link)
         event.add("status", _registration_event_status(registration, session))
         cal.add_component(event)
     return cal.to_ical()
 
 
 def contact_feed(registrations: Iterable[Registration], *, name: str, summary: Callable[[Registration], str],
-                 now: datetime | None = None, url: Callable[[Registration], str] | None = None) -> bytes:
+                 now: datetime | None = None) -> bytes:
     """A PUBLISH calendar for an association contact: every session of the registrations given.
 
     One event per member and session, with the UID of that member's invitation (so a contact who
@@ -142,7 +152,7 @@ def contact_feed(registrations: Iterable[Registration], *, name: str, summary: C
         event = _event(session, uid=registration_event_uid(registration, session),
                        sequence=event_sequence(registration, session), zone=zone, stamp=stamp,
                        summary=summary(registration), description=None,
-                       url=url(registration) if url else None, meeting_link=registration.meeting_link)
+                       url=seminar_page_url(registration.seminar), meeting_link=registration.meeting_link)
         event.add("status", _registration_event_status(registration, session))
         cal.add_component(event)
     return cal.to_ical()
@@ -168,14 +178,13 @@ def _registration_event_status(registration: Registration, session: Session) -> 
 
 
 def _itip(method: str, registration: Registration, session: Session, *, sequence: int, attendee_email: str,
-          attendee_name: str, summary: str | None, description: str | None, url: str | None,
-          now: datetime | None) -> bytes:
+          attendee_name: str, summary: str | None, description: str | None, now: datetime | None) -> bytes:
     zone = _event_zone([session.starts_at, session.ends_at])
     cal = _calendar(method)
     _add_timezone(cal, zone)
     event = _event(session, uid=registration_event_uid(registration, session), sequence=sequence, zone=zone,
-                   stamp=_stamp(now), summary=summary, description=description, url=url,
-                   meeting_link=registration.meeting_link)
+                   stamp=_stamp(now), summary=summary, description=description,
+                   url=seminar_page_url(registration.seminar), meeting_link=registration.meeting_link)
     event.add("status", "CONFIRMED" if method == "REQUEST" else "CANCELLED")
     event.add("organizer", _organizer())
     event.add("attendee", _attendee(attendee_email, attendee_name))

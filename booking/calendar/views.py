@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 
 from ..database import utcnow
 from ..extensions import db
-from ..external_links import external_url
 from ..registrations.services import registration_for_token
 from ..seminars.models import Seminar, SeminarStatus, Session, Topic
 from ..seminars.services import published_seminar_by_slug
@@ -21,14 +20,17 @@ from . import ics
 
 bp = Blueprint("calendar", __name__)
 
+# a personal feed names people and their sessions: neither a shared cache nor the disk keeps it
+PERSONAL_CACHE_CONTROL = "private, no-store"
 _DTSTAMP = re.compile(rb"^DTSTAMP:.*\r\n", re.MULTILINE)
 
 
-def calendar_response(body: bytes, filename: str) -> Response:
+def calendar_response(body: bytes, filename: str, *, personal: bool = False) -> Response:
+    """A feed. `personal`: one person's (opened with their link), kept by no cache at all."""
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = PERSONAL_CACHE_CONTROL if personal else "no-cache"
     response.set_etag(hashlib.sha256(_DTSTAMP.sub(b"", body)).hexdigest()[:32])
     return response.make_conditional(request)
 
@@ -37,7 +39,7 @@ def calendar_response(body: bytes, filename: str) -> Response:
 def seminar_feed(slug):
     seminar = published_seminar_by_slug(slug) or abort(404)
     body = ics.feed(seminar.sessions, name=seminar.title,
-                    url=lambda s: external_url("public.seminar", slug=seminar.slug))
+                    url=lambda s: ics.seminar_page_url(seminar))
     return calendar_response(body, f"{seminar.slug}.ics")
 
 
@@ -56,12 +58,12 @@ def catalogue_feed():
         query = query.where(Seminar.topic_id == topic.id)
     sessions = list(db.session.scalars(query))
     body = ics.feed(sessions, name=_("Seminars"),
-                    url=lambda s: external_url("public.seminar", slug=s.seminar.slug))
+                    url=lambda s: ics.seminar_page_url(s.seminar))
     return calendar_response(body, "seminars.ics")
 
 
 @bp.get("/registrations/<token>.ics")
 def registration_feed(token):
     registration = registration_for_token(token) or abort(404)
-    body = ics.registration_feed(registration, url=external_url("public.manage", token=token))
-    return calendar_response(body, f"{registration.seminar.slug}.ics")
+    body = ics.registration_feed(registration)
+    return calendar_response(body, f"{registration.seminar.slug}.ics", personal=True)

@@ -6,6 +6,7 @@ from flask import current_app
 
 from ..cli import booking_cli
 from ..extensions import db
+from ..redaction import redact, redact_calendar
 from ..textsafety import printable, printable_lines
 from .dispatcher import run_worker
 from .models import MessageStatus, OutboxMessage
@@ -59,16 +60,17 @@ def outbox_command(status, limit, show_id, retry_id):
         if message is None:
             raise click.ClickException(f"no message {show_id}")
         click.echo(f"#{message.id} {message.kind} to {printable(message.recipient)}: {message.status}")
-        click.echo(f"subject: {printable(message.subject) or '(not rendered yet)'}")
+        click.echo(f"subject: {printable(redact(message.subject)) or '(not rendered yet)'}")
         for attempt in message.attempt_log:
             click.echo(f"  {attempt.attempted_at:%Y-%m-%d %H:%M:%S} {attempt.outcome}: {printable(attempt.detail)}")
         if message.skip_reason:
             click.echo(f"skipped: {printable(message.skip_reason)}")
+        # rows stored before links were redacted on storing are redacted here too
         if message.body_text:
             click.echo("")
-            click.echo(printable_lines(message.body_text))
+            click.echo(printable_lines(redact(message.body_text)))
         if message.calendar:
-            click.echo(printable_lines(message.calendar))
+            click.echo(printable_lines(redact_calendar(message.calendar)))
         return
     query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mailbox
+import os
 import smtplib
 import socket
 import time
@@ -35,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from ..database import begin_write, utcnow
 from ..extensions import db, mail
+from ..redaction import redact, redact_calendar
 from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import SessionStatus
 from .message import CalendarMessage
@@ -316,6 +318,9 @@ class Transport:
         log.info("no MAIL_SERVER: email %s not sent, kept in the email log", outbox_id)
         if not path:
             return "logged (no MAIL_SERVER configured)"
+        # whole emails with their personal links: readable by the app's user only
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(path, 0o600)
         box = mailbox.mbox(path)
         try:
             box.lock()
@@ -343,12 +348,14 @@ class Progress:
 
 
 def _build(message: OutboxMessage, now: datetime) -> CalendarMessage:
-    """Render the message, store what is sent on its row (for the email log), and return the email."""
+    """Render the message, store what is sent on its row (for the email log) with every personal
+    link redacted (booking/redaction.py), and return the email, which keeps them."""
     rendered = render_message(message, now=now)
-    message.subject = rendered.subject
-    message.body_text = rendered.stored_text if rendered.stored_text is not None else rendered.text
-    message.body_html = rendered.stored_html if rendered.stored_html is not None else rendered.html
-    message.calendar = rendered.calendar.decode() if rendered.calendar else None
+    # the email log keeps what was sent without its personal links: the email itself carries them
+    message.subject = redact(rendered.subject)
+    message.body_text = redact(rendered.stored_text if rendered.stored_text is not None else rendered.text)
+    message.body_html = redact(rendered.stored_html if rendered.stored_html is not None else rendered.html)
+    message.calendar = redact_calendar(rendered.calendar.decode()) if rendered.calendar else None
     message.message_id = _message_id(message)
     return CalendarMessage(
         subject=rendered.subject,

@@ -175,7 +175,6 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
                 attendee_name=reader_name,
                 summary=_("%(title)s – %(name)s", title=registration.seminar.title, name=registration.full_name)
                 if on_behalf else None,
-                url=context["manage_url"],
                 now=now,
             )
     return rendered
