@@ -40,6 +40,8 @@ class Config:
     BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
     BOOKING_OFFICE_NAME = os.environ.get("BOOKING_OFFICE_NAME", "Integration Office")
     BOOKING_MAIL_SENDER = os.environ.get("BOOKING_MAIL_SENDER", "seminars@example.org")
+    # The office's privacy notice texts (<lang>.md); empty: instance/privacy/, else the shipped ones.
+    BOOKING_PRIVACY_NOTICE_DIR = os.environ.get("BOOKING_PRIVACY_NOTICE_DIR", "")
     BOOKING_GROUP_MAX = int(os.environ.get("BOOKING_GROUP_MAX", "10"))
     BOOKING_REMINDER_OFFSETS = os.environ.get("BOOKING_REMINDER_OFFSETS", "48h,3h")
     BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "http://127.0.0.1:5000")

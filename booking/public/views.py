@@ -14,18 +14,18 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
-from .. import audit, ratelimits
+from .. import audit, privacy_notice, ratelimits
 from ..associations.services import accepted_associations
 from ..registrations.links import request_links
 from ..database import utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url
 from ..forms import HONEYPOT_ANSWER
-from ..languages import INTERFACE_LANGUAGES
+from ..languages import INTERFACE_LANGUAGES, language_name
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
 from ..seminars.models import CLOSED_MESSAGES, Seminar
@@ -267,4 +267,7 @@ def lost_link():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("public/privacy.html", contact_email=current_app.config["BOOKING_MAIL_SENDER"])
+    notice = privacy_notice.notice_for(current_language())
+    return render_template("public/privacy.html", notice=notice, issued=format_date(notice.date, "long"),
+                           notice_language=language_name(notice.language),
+                           contact_email=current_app.config["BOOKING_MAIL_SENDER"])

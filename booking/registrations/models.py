@@ -83,6 +83,9 @@ class Registration(db.Model):
     preferred_language: Mapped[str] = mapped_column(String(8), default="de")
     needs: Mapped[str | None] = mapped_column(Text)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The privacy notice agreed to (booking.privacy_notice.consent_version): "2026-1/de/3f2a9c1b0d4e",
+    # "office:..." when the office registered the person by hand; None: before notices were versioned.
+    consent_version: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[RegistrationStatus] = mapped_column(
         str_enum(RegistrationStatus, "registration_status")
     )

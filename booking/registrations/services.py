@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
 from ..database import in_write_transaction, utcnow
 from ..extensions import db
@@ -277,6 +277,9 @@ def _register(
     association_confirmed = confirmed_count(seminar, association) if association is not None else 0
     limit = seminar.max_per_association if association is not None else None
 
+    # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
+    # audit log records it too), the office confirms their agreement and is recorded as doing so.
+    consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
     outcome = RegistrationOutcome(applicants=list(applicants))
     for index, applicant in enumerate(applicants):
         if already[index]:
@@ -294,6 +297,7 @@ def _register(
             preferred_language=applicant.preferred_language,
             needs=(applicant.needs or "").strip() or None,
             consent_at=consent_at or now,
+            consent_version=consent_version,
             created_at=now,
         )
         gets_place = free > 0 and (limit is None or association_confirmed < limit)
