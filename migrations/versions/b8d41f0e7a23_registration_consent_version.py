@@ -1,7 +1,7 @@
 """registrations record the privacy notice version agreed to
 
 Revision ID: b8d41f0e7a23
-Revises: 5b7e2c9d1a40
+Revises: c3d8a1f0e7b2
 Create Date: 2026-12-02 10:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b8d41f0e7a23'
-down_revision = '5b7e2c9d1a40'
+down_revision = 'c3d8a1f0e7b2'
 branch_labels = None
 depends_on = None
 
