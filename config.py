@@ -48,6 +48,13 @@ class Config:
     # How many proxies in front (e.g. 1 for a TLS proxy before gunicorn) whose X-Forwarded-For/-Proto count.
     BOOKING_PROXY_HOPS = int(os.environ.get("BOOKING_PROXY_HOPS", "0"))
     BOOKING_MAIL_MAX_ATTEMPTS = int(os.environ.get("BOOKING_MAIL_MAX_ATTEMPTS", "12"))
+    # Retention (booking.privacy): personal data of registrations goes this many days after the
+    # seminar's last session, of cancelled ones after the cancellation, needs after the seminar;
+    # the email log (what was sent, to whom, the server's answers) after BOOKING_EMAIL_LOG_RETENTION_DAYS.
+    BOOKING_RETENTION_DAYS = int(os.environ.get("BOOKING_RETENTION_DAYS", "180"))
+    BOOKING_CANCELLED_RETENTION_DAYS = int(os.environ.get("BOOKING_CANCELLED_RETENTION_DAYS", "30"))
+    BOOKING_NEEDS_RETENTION_DAYS = int(os.environ.get("BOOKING_NEEDS_RETENTION_DAYS", "14"))
+    BOOKING_EMAIL_LOG_RETENTION_DAYS = int(os.environ.get("BOOKING_EMAIL_LOG_RETENTION_DAYS", "30"))
     BOOKING_WORKER_INTERVAL = float(os.environ.get("BOOKING_WORKER_INTERVAL", "10"))
     # Without MAIL_SERVER, emails are kept in this mbox file instead of being sent (empty: only logged).
     # It holds whole emails with their personal links: written with mode 0600, and off in production.

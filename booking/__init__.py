@@ -192,6 +192,7 @@ def register_commands(app: Flask) -> None:
     from .associations import commands as _association_commands  # noqa: F401
     from .cli import booking_cli
     from .mail import commands as _mail_commands  # noqa: F401  (they add themselves to the group)
+    from .privacy import commands as _privacy_commands  # noqa: F401
     from .seminars import commands as _seminar_commands  # noqa: F401
 
     app.cli.add_command(booking_cli)

@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "registration.promoted": _l("Place from the waiting list"),
     "registration.promoted_by_office": _l("Given a place by the office"),
     "registration.emails_resent": _l("Emails sent again"),
+    "registration.deleted": _l("Personal data deleted by the participant"),
+    "privacy.purged": _l("Personal data past its retention period removed"),
     "seminar.created": _l("Seminar created"),
     "seminar.edited": _l("Seminar changed"),
     "seminar.published": _l("Seminar published"),

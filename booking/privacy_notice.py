@@ -16,7 +16,7 @@ Each file starts with a short header naming its version and date::
     ...
 
 The body may name the settings it promises, so that the notice and what the software does cannot
-drift apart: `{retention_days}`, `{cancelled_retention_days}`, `{needs_retention_days}`, `{office}`
+drift apart: `{retention_days}`, `{cancelled_retention_days}`, `{needs_retention_days}`, `{email_log_retention_days}`, `{office}`
 and `{contact_email}` are replaced before the text is rendered.
 
 The text is rendered with markdown-it-py with raw HTML off (any HTML in the file is shown as
@@ -55,6 +55,7 @@ RETENTION_SETTINGS = {
     "retention_days": ("BOOKING_RETENTION_DAYS", 180),
     "cancelled_retention_days": ("BOOKING_CANCELLED_RETENTION_DAYS", 30),
     "needs_retention_days": ("BOOKING_NEEDS_RETENTION_DAYS", 14),
+    "email_log_retention_days": ("BOOKING_EMAIL_LOG_RETENTION_DAYS", 30),
 }
 
 # Recorded on registrations the office makes by hand in the workspace: the office confirms that

@@ -83,6 +83,8 @@ ROUTES: dict[str, Route] = {
         lambda o: {"slug": o["slug"]}, PERSON, (422, FORM_EXPIRED), lambda o: f"/seminars/{o['slug']}"),
     "public.cancel": Route(
         lambda o: {"token": o["manage_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
+    "public.delete_data": Route(
+        lambda o: {"token": o["manage_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
     "public.lost_link": Route(
         lambda o: {}, {"email": "leyla@example.net"}, (400, CSRF_PAGE)),
     "associations.group": Route(

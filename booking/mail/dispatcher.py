@@ -546,9 +546,28 @@ def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> Non
         time.sleep(interval)
 
 
+def _daily_privacy_pass(echo) -> None:
+    """Once a day (remembered in the audit log, so across restarts too): the retention purge."""
+    from .. import audit
+    from ..privacy.services import purge_if_due
+
+    try:
+        begin_write()
+        with audit.acting_as(audit.Actor("worker")):
+            counts = purge_if_due()
+        db.session.commit()
+    except Exception as exc:  # a failed purge must not hold up the emails: it is tried again next pass
+        db.session.rollback()
+        log.error("retention purge failed: %s\n%s", _loggable(exc), _traceback_without_values(exc))
+        return
+    if counts is not None:
+        echo(f"retention purge: {counts.total} removed")
+
+
 def _one_pass(echo) -> None:
     from .reminders import schedule_reminders
 
+    _daily_privacy_pass(echo)
     scheduled = schedule_reminders()
     db.session.commit()
     while True:  # a backlog goes out in batches until nothing is due

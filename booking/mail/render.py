@@ -130,7 +130,8 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
     registration = message.registration
     # A member registered without an address of their own: the contact who registered them
     # reads this, in the contact's language, and is told whom it is about.
-    on_behalf = registration.registered_by if not registration.email else None
+    # Its personal data deleted (booking.privacy), it is told without a name: the row knows where it goes.
+    on_behalf = registration.registered_by if not registration.email and not registration.is_anonymised else None
     reader_name = on_behalf.full_name if on_behalf else registration.full_name
     language = _language(on_behalf.preferred_language if on_behalf else registration.preferred_language)
     with force_locale(language):

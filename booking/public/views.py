@@ -1,6 +1,7 @@
 """The participants' pages: catalogue, seminar page, registration and the personal manage link."""
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlencode
 
@@ -20,6 +21,8 @@ from werkzeug.routing import BuildError
 
 from .. import audit, privacy_notice, ratelimits
 from ..associations.services import accepted_associations
+from ..privacy import services as privacy_rules
+from ..privacy.forms import DeleteDataForm
 from ..registrations.links import request_links
 from ..database import utcnow
 from ..extensions import csrf, db
@@ -240,6 +243,38 @@ def cancel(token: str):
         return redirect(url_for(".manage", token=token))
     response = current_app.make_response(render_template(
         "public/cancel.html", registration=registration, form=form, token=token,
+    ))
+    return private(response)
+
+
+# --- the person's own data: download and delete -------------------------------------------------
+
+@bp.get("/registrations/<token>/data")
+def download_data(token: str):
+    """Everything held about the person, as a JSON file (the right of access)."""
+    registration = registration_or_404(token)
+    body = json.dumps(privacy_rules.export_registration(registration), ensure_ascii=False, indent=2)
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="registration-{registration.public_id}.json"'
+    return private(response)
+
+
+@bp.route("/registrations/<token>/delete", methods=["GET", "POST"])
+def delete_data(token: str):
+    """A page with a button first: mail scanners follow links, and must not delete anything."""
+    registration = registration_or_404(token)
+    if registration.is_anonymised:
+        return redirect(url_for(".manage", token=token))
+    form = DeleteDataForm()
+    if form.validate_on_submit():
+        with audit.acting_as(audit.Actor("participant")):
+            privacy_rules.delete_registration(registration)
+        db.session.commit()
+        flash(_("Your registration and your personal data have been deleted."), "success")
+        return redirect(url_for(".manage", token=token))
+    response = current_app.make_response(render_template(
+        "public/delete.html", registration=registration, form=form, token=token,
+        can_cancel=registration.can_cancel(),
     ))
     return private(response)
 

@@ -98,6 +98,8 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the personal data was removed (booking.privacy): the row stays for the counts.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     seminar: Mapped[Seminar] = relationship()
     association: Mapped[Association | None] = relationship()
@@ -108,7 +110,11 @@ class Registration(db.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
     @property
     def is_active(self) -> bool:

@@ -1,0 +1,1 @@
+"""What the application does with personal data: export, deletion and retention (issue 17)."""

@@ -1,0 +1,10 @@
+"""The participant's confirmation that their registration and data are to be deleted."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+
+class DeleteDataForm(FlaskForm):
+    submit = SubmitField(_l("Yes, delete my registration and my data"))
