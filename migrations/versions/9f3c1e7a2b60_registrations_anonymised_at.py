@@ -1,7 +1,7 @@
 """registrations.anonymised_at: when a registration's personal data was removed (privacy, retention)
 
 Revision ID: 9f3c1e7a2b60
-Revises: 5b7e2c9d1a40
+Revises: b8d41f0e7a23
 Create Date: 2026-11-29 19:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9f3c1e7a2b60'
-down_revision = '5b7e2c9d1a40'
+down_revision = 'b8d41f0e7a23'
 branch_labels = None
 depends_on = None
 
