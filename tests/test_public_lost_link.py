@@ -97,6 +97,25 @@ def test_one_email_holds_every_current_link_of_the_address(app_ctx, smtp_server,
     assert client.get(f"/registrations/{registrations.manage_token(waiting)}").status_code == 200
 
 
+def test_a_registration_cancelled_before_its_links_went_out_is_named_cancelled(app_ctx, smtp_server):
+    waiting_for = make_seminar(capacity=1, title="Kassenführung")
+    make_registration(waiting_for)
+    waiting = make_registration(waiting_for, email="aylin@verein.example")
+    db.session.commit()
+    dispatch_pending()
+    before = len(smtp_server.messages)
+    links.request_links("aylin@verein.example")
+    registrations.cancel_registration(waiting)  # cancelled before the worker renders the links email
+    db.session.commit()
+
+    result = dispatch_pending()
+
+    assert result.failed == 0
+    links_email = [m for m in smtp_server.messages[before:] if m["Subject"] == "Your personal links"]
+    assert len(links_email) == 1
+    assert "This registration is cancelled." in links_email[0].get_body(("plain",)).get_content()
+
+
 def test_nothing_is_sent_for_an_address_whose_seminars_are_over(app_ctx):
     registration_in_a_seminar_now_over("old@example.net")
     links.request_links("old@example.net")
