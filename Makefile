@@ -15,6 +15,9 @@ PORT ?= 5000
 BOOKING_BASE_URL ?= http://$(HOST):$(PORT)
 export BOOKING_BASE_URL
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist), each test file on one worker so that it starts its
+# browser once; `make test JOBS=0` runs it in one process.
+JOBS ?= auto
 
 # Local runs use the development configuration: a SQLite file in instance/ and a dev-only
 # SECRET_KEY (config.py). Set DATABASE_URL or SECRET_KEY in the environment to override.
@@ -25,7 +28,7 @@ SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
 # email to instance/sent-mail.mbox instead of sending it. `make run BACKGROUND=` serves alone.
 BACKGROUND ?= $(FLASK) booking worker --interval 3
 
-.PHONY: install run db-upgrade demo-data serve test system-packages messages clean
+.PHONY: install translations run db-upgrade demo-data serve test system-packages messages clean
 
 install: $(INSTALLED)
 
@@ -34,6 +37,14 @@ $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
+
+# The catalogues (booking/translations/<lang>/LC_MESSAGES/messages.po) compiled to the .mo files
+# the app reads; each is compiled again when its .po changed.
+CATALOGUES := $(wildcard booking/translations/*/LC_MESSAGES/messages.po)
+translations: $(CATALOGUES:.po=.mo)
+
+booking/translations/%/LC_MESSAGES/messages.mo: booking/translations/%/LC_MESSAGES/messages.po $(INSTALLED)
+	$(BIN)/pybabel compile -i $< -o $@
 
 # Serve in the foreground; BACKGROUND commands run beside it and are stopped with it.
 serve_with_background = set -e; $(BACKGROUND) & background_pid=$$!; \
@@ -47,10 +58,10 @@ run: demo-data
 	$(serve_recipe)
 
 # Serve without migrating or loading anything.
-serve: install
+serve: install translations
 	$(serve_recipe)
 
-db-upgrade: install
+db-upgrade: install translations
 	$(FLASK) db upgrade
 
 # Loads the demo data only into a database without seminars, so a second `make run` keeps your data.
@@ -69,14 +80,16 @@ system-packages:
 	@bash .ci/system-packages
 
 # TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
-test: system-packages install $(INTEROP_INSTALLED)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: system-packages install translations $(INTEROP_INSTALLED)
+	$(BIN)/pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
-# Every user-facing string, from code, pages and emails, into the template translators start from.
+# Every user-facing string, from code, pages and emails, into the template (messages.pot) and from
+# there into each language's catalogue: new strings arrive untranslated, changed ones marked fuzzy.
+# tests/test_languages_catalogues.py fails until each of them is translated.
 messages: install
-	@mkdir -p booking/translations
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -o booking/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -w 120 -o booking/translations/messages.pot .
+	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations -w 120 --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache build *.egg-info tests/interop/node_modules
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info tests/interop/node_modules booking/translations/*/LC_MESSAGES/*.mo
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

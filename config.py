@@ -73,7 +73,11 @@ class Config:
     MAIL_SUPPRESS_SEND = False  # delivery is the dispatcher's; tests use a real SMTP server
     MAIL_DEFAULT_SENDER = BOOKING_MAIL_SENDER
 
-    BABEL_DEFAULT_LOCALE = os.environ.get("BOOKING_DEFAULT_LOCALE", "en")
+    # The interface's languages, in the order the switcher shows them; each needs a catalogue in
+    # booking/translations (README: "Languages"). The default serves visitors whose browser asks
+    # for none of them, and emails to people whose language is no longer offered.
+    BOOKING_LANGUAGES = os.environ.get("BOOKING_LANGUAGES", "de,tr,ar,en")
+    BABEL_DEFAULT_LOCALE = os.environ.get("BOOKING_DEFAULT_LOCALE", "de")
     BABEL_DEFAULT_TIMEZONE = BOOKING_TIMEZONE
 
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from flask import Flask, abort, has_request_context, render_template, request, session
+from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
 
 from .database import init_database
-from . import extensions, ratelimits
+from . import extensions, languages, ratelimits
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,17 +106,30 @@ def percent_encode_raw_query_bytes(wsgi_app):
 
 
 def select_locale():
-    from .languages import INTERFACE_LANGUAGES
-
     if not has_request_context():
-        return None  # CLI jobs and workers choose the language per message
+        # the command line speaks English, as its --help and the README do; emails choose the
+        # reader's language per message, files for the office take a --language
+        return languages.SOURCE_LANGUAGE
     requested = request.args.get("lang")
-    if requested in INTERFACE_LANGUAGES:
+    if languages.is_interface_language(requested):
         session["lang"] = requested
         return requested
-    if session.get("lang") in INTERFACE_LANGUAGES:
+    if languages.is_interface_language(session.get("lang")):
         return session["lang"]
-    return request.accept_languages.best_match(list(INTERFACE_LANGUAGES))
+    if languages.is_interface_language(g.get("page_language")):
+        # a page about one registration, opened without a language of this visit (from the
+        # email, say), speaks the registration's preferred language
+        return g.page_language
+    # the browser's languages by preference ("tr-TR" is served Turkish before a less wanted
+    # "de"), kept for the visit so that the pages after a form do not change language
+    chosen = current_app.config["BABEL_DEFAULT_LOCALE"]
+    for value, _quality in request.accept_languages:
+        code = value.replace("_", "-").split("-")[0].lower()
+        if languages.is_interface_language(code):
+            chosen = code
+            break
+    session["lang"] = chosen
+    return chosen
 
 
 def register_extensions(app: Flask) -> None:
@@ -128,6 +141,7 @@ def register_extensions(app: Flask) -> None:
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
     ratelimits.init_app(app)
+    languages.init_app(app)
     extensions.babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(PROJECT_DIR / "booking" / "translations"))
     # models must be imported so that metadata and migrations see every table

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, format_time
 
-from .languages import language_name
+from .languages import language_name, text_direction
 
 
 def local_zone() -> ZoneInfo:
@@ -39,6 +39,7 @@ def map_link(address: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(session_when)
     app.add_template_filter(language_name)
+    app.add_template_filter(text_direction)
     app.add_template_filter(map_link)
     app.add_template_filter(lambda value: format_date(value, "EEE, d MMM yyyy"), "date_long")
     app.add_template_filter(lambda value: format_datetime(value, "d MMM yyyy, HH:mm"), "datetime_short")

@@ -15,6 +15,9 @@ import pytest
 
 os.environ["BOOKING_CONFIG"] = "testing"
 
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
 from booking import create_app  # noqa: E402
 from booking.extensions import db  # noqa: E402
 from config import database_url  # noqa: E402
@@ -25,6 +28,66 @@ def _database_url(tmp_path) -> str:
     if url:
         return database_url(url)
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+class EnglishReadingClient(FlaskClient):
+    """A test client whose browser asks for English, the language most assertions read.
+
+    The site's default is German; tests of another language ask for it (`?lang=`, or their own
+    Accept-Language header)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
+
+# every app the tests build, the `app` fixture's and those tests make themselves
+Flask.test_client_class = EnglishReadingClient
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own (the tests create and
+    drop tables), made afresh from TEST_DATABASE_URL's name plus the worker's id."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not (worker and url):
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(database_url(url))
+    name = f"{base.database}_{worker}"
+    admin_url = base.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    os.environ["TEST_DATABASE_URL"] = base.set(drivername="postgresql", database=name).render_as_string(
+        hide_password=False)
+
+
+def pytest_unconfigure(config):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not (worker and url and url.rstrip("/").endswith(f"_{worker}")):
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    with psycopg.connect(make_url(url).set(database="postgres").render_as_string(hide_password=False),
+                         autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_sessionstart(session):
+    """The app reads compiled catalogues: a missing or stale one would show tests the wrong text."""
+    from booking.languages import TRANSLATIONS_DIR
+
+    for catalogue in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.po"):
+        compiled = catalogue.with_suffix(".mo")
+        if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
+            pytest.exit(f"{compiled} is missing or older than its .po: run `make translations` "
+                        "(make test does)", returncode=4)
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def make_association(name: str | None = None, **overrides) -> Association:
 def make_applicant(**overrides) -> registrations.Applicant:
     n = next(_counter)
     values = {"first_name": "Leyla", "last_name": f"Yılmaz {n}", "email": f"person{n}@example.net",
-              "preferred_language": "de"} | overrides
+              "preferred_language": "en"} | overrides
     return registrations.Applicant(**values)
 
 

@@ -118,9 +118,10 @@ def test_the_reset_link_arrives_sets_a_new_password_logs_in_and_ends_other_sessi
 
     [email] = smtp_server.messages
     assert email["To"] == "koordination@stadt.example"
-    assert email["Subject"] == "A new password for the workspace of Integration Office"
+    # emails to the office's staff are in the office's language (German by default)
+    assert email["Subject"] == "Neues Passwort für den Arbeitsbereich von Integration Office"
     link = link_in(email, "/admin/password/reset/")
-    assert "The link works once, until" in email.get_body(("plain",)).get_content()
+    assert "Der Link gilt bis" in email.get_body(("plain",)).get_content()
 
     form = client.get(link)
     assert form.status_code == 200 and form.headers["Cache-Control"] == "no-store"
@@ -147,7 +148,7 @@ def test_the_email_log_keeps_the_email_without_the_link(app_ctx, smtp_server, co
     [stored] = staff_messages()
     assert stored.status == MessageStatus.SENT
     assert token not in (stored.body_text + stored.body_html)
-    assert "(The personal link is left out of the email log.)" in stored.body_text
+    assert "(Der persönliche Link wird im E-Mail-Protokoll nicht gespeichert.)" in stored.body_text
 
 
 def test_a_refused_new_password_is_answered_beside_the_field_and_the_link_still_works(app_ctx, client, coordinator):
@@ -256,9 +257,9 @@ def test_an_invitation_arrives_and_its_link_sets_the_password_and_logs_in_once(a
 
     [email] = smtp_server.messages
     assert email["To"] == "Derya@stadt.example"
-    assert email["Subject"] == "Your account for the workspace of Integration Office"
+    assert email["Subject"] == "Ihr Zugang zum Arbeitsbereich von Integration Office"
     text = email.get_body(("plain",)).get_content()
-    assert "Hello Derya Şahin," in text and "with the role “Trainer”" in text
+    assert "Guten Tag Derya Şahin," in text and "mit der Rolle „Referentin / Referent“" in text
     link = link_in(email, "/admin/invitation/")
 
     assert log_in(app.test_client(), "derya@stadt.example", "x").status_code == 422  # no password yet

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 
 from booking.associations import services as associations
 from booking.associations.models import Association, AssociationContact, AssociationStatus
@@ -178,7 +179,7 @@ def test_the_directory_shows_people_seminars_and_last_participation_pending_firs
     assert "Aylin Kaya" in kept_row and "vorstand@dtk.example" in kept_row and "Nordend" in kept_row
     assert "Kassenführung: 2 (completed)" in kept_row
     assert "Öffentlichkeitsarbeit: 1" in kept_row
-    with app.app_context():
+    with app.app_context(), force_locale("en"):
         expected = app.jinja_env.filters["date_long"](directory["last_held"])
     assert expected in kept_row
     pending_row = re.search(rf'<tr id="association-{directory["pending"]}">(.*?)</tr>', page, re.S).group(1)

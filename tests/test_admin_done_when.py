@@ -377,14 +377,16 @@ def test_the_office_runs_a_seminar_from_the_browser_as_the_issue_is_done_when(of
         seminar_page = follow(visitor, visitor.get("/"), TITLE)
         assert seminar_page.request.path == f"/seminars/{seminar.slug}"
         assert "Haus der Vereine" in text_of(seminar_page)
-        form = form_on(seminar_page, button="Register")
-        done = submit(visitor, seminar_page, button="Register", values=person | {
+        # once the place is taken, the button says where the second person goes
+        button = "Register" if not outcomes else "Join the waiting list"
+        form = form_on(seminar_page, button=button)
+        done = submit(visitor, seminar_page, button=button, values=person | {
             "association_id": form.option("association_id", association), "preferred_language": "en",
             "consent": "y"})
         assert done.history and done.request.path.startswith("/registrations/"), text_of(done)[:2000]
         outcomes.append(text_of(done))
-    assert f"You have a place in “{TITLE}”." in outcomes[0]
-    assert f"You are number 1 on the waiting list for “{TITLE}”." in outcomes[1]
+    assert "You have a place." in outcomes[0]
+    assert "You are number 1 on the waiting list." in outcomes[1]
     people = registrations_in_db(app)
     assert {a: r.status for a, r in people.items()} == {
         FIRST["email"]: RegistrationStatus.CONFIRMED, SECOND["email"]: RegistrationStatus.WAITLISTED}

@@ -72,7 +72,7 @@ def test_the_list_shows_each_status_with_what_the_office_needs(app, client, staf
     assert "<h2 id=\"section-confirmed\">Confirmed (1)</h2>" in page
     assert "<h2 id=\"section-waitlisted\">Waiting list (1)</h2>" in page
     assert "Yılmaz, Leyla" in page and "Öztürk, Ahmet" in page
-    assert "Kulturverein Offenbach" in page and "069 123" in page and "German" in page
+    assert "Kulturverein Offenbach" in page and "069 123" in page and "English" in page
     # the needs stand out, and the office is told to arrange them
     assert "<mark><strong>Kinderbetreuung für 2 Kinder</strong></mark>" in page
     assert "1 person has told us of needs" in page

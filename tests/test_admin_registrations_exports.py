@@ -33,7 +33,7 @@ def listed(app):
         at = datetime(2026, 11, 29, 17, 0, tzinfo=timezone.utc)  # 18:00 in Berlin
         verein = make_association("Türk-Alman Kültür Derneği")
         first = make_registration(seminar, verein, first_name="Jürgen", last_name="Größe", email="jg@example.net",
-                                  phone="+49 69 1", needs="Kinderbetreuung\nDolmetschen")
+                                  phone="+49 69 1", needs="Kinderbetreuung\nDolmetschen", preferred_language="de")
         second = make_registration(seminar, make_association("=HYPERLINK(\"http://x\")"),
                                    first_name="محمد", last_name="العلي", email="m@example.net",
                                    preferred_language="ar", needs="-1+1")
@@ -109,6 +109,18 @@ def test_the_cli_writes_the_same_csv(app, listed):
     result = app.test_cli_runner().invoke(args=["booking", "registrations", "vereinsrecht", "--csv"])
     assert result.exit_code == 0, result.output
     check_rows(read_csv(result.stdout_bytes))
+
+
+def test_the_cli_writes_the_csv_in_a_chosen_language(app, listed):
+    result = app.test_cli_runner().invoke(args=["booking", "registrations", "vereinsrecht", "--csv",
+                                                "--language", "de"])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(result.stdout_bytes)
+    assert rows[0][:3] == ["Status", "Platz auf der Warteliste", "Grund für die Warteliste"]
+    assert {row[3]: row for row in rows[1:]}["Jürgen"][0] == "Bestätigt"
+    refused = app.test_cli_runner().invoke(args=["booking", "registrations", "vereinsrecht", "--csv",
+                                                 "--language", "xx"])
+    assert refused.exit_code == 1 and "no language 'xx'" in refused.output
 
 
 def test_an_anonymous_visitor_gets_no_download(client, listed):

@@ -2,6 +2,7 @@
 capacity and the waiting list, concurrent edits, duplicating, deleting, topics, and who may do what."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -408,3 +409,22 @@ def test_dates_are_entered_in_the_office_time_zone(app, office, staff, client):
     summer, winter = seminar.sessions[0].starts_at, seminar.sessions[1].starts_at
     assert (summer.hour, winter.hour) == (16, 17)  # 18:00 in Berlin is 16:00 UTC in summer, 17:00 in winter
     assert summer.astimezone(BERLIN).replace(tzinfo=None) == datetime(2031, 7, 1, 18, 0)
+
+
+def test_the_office_says_whether_interpreting_can_be_arranged(app, office, staff, client):
+    assert post(client, "/admin/seminars/new",
+                seminar_data(staff["topic_id"], interpreting_available="y")).status_code == 302
+    seminar = only_seminar(app)
+    assert seminar.interpreting_available is True
+    page = client.get(f"/admin/seminars/{seminar.id}/edit").get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*name="interpreting_available"|<input[^>]*name="interpreting_available"'
+                     r'[^>]*checked', page)
+    assert "Interpreting can be arranged" in client.get(f"/admin/seminars/{seminar.id}").get_data(as_text=True)
+    # a copy keeps it; an unticked box clears it
+    assert post(client, f"/admin/seminars/{seminar.id}/duplicate", {"weeks": "52"}).status_code == 302
+    with app.app_context():
+        copy = db.session.scalars(db.select(Seminar).order_by(Seminar.id.desc())).first()
+        assert copy.id != seminar.id and copy.interpreting_available is True
+    assert post(client, f"/admin/seminars/{seminar.id}/edit", edit_data(seminar),
+                page=f"/admin/seminars/{seminar.id}/edit").status_code == 302
+    assert only_seminar(app).interpreting_available is False

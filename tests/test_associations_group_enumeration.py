@@ -121,7 +121,7 @@ def test_from_the_contacts_page_the_flash_is_neutral_too(app, client, taken):
     with app.app_context():
         seminar = db.session.scalar(db.select(Seminar))
         [ali] = associations.register_group(seminar, associations.ContactDetails(
-            first_name="Aylin", last_name="Kaya", email="vorstand@verein.example"),
+            first_name="Aylin", last_name="Kaya", email="vorstand@verein.example", preferred_language="en"),
             [make_applicant(first_name="Ali", email=None)], make_association())
         token = associations.contact_token(ali.registered_by)
         db.session.commit()

@@ -16,7 +16,7 @@ from tests.factories import csrf_token, make_applicant, make_association, make_r
 
 def contact_details(**overrides) -> ContactDetails:
     values = {"first_name": "Aylin", "last_name": "Kaya", "email": "vorstand@verein.example",
-              "phone": None, "preferred_language": "de"} | overrides
+              "phone": None, "preferred_language": "en"} | overrides
     return ContactDetails(**values)
 
 
@@ -156,6 +156,8 @@ def test_contact_page_lists_exactly_their_registrations(client, contact_setup):
     assert "Derya" not in page and "Fatma" not in page
     assert "you (no email address of their own)" in page
     assert page.count("Register further members for this seminar") == 2
+    # every session of each seminar, not the first only
+    assert len(re.findall(r'<li class="session">', page)) == 4  # two seminars of two sessions
 
 
 def test_contact_cancels_a_member_and_the_next_waiting_person_gets_the_place(app, client, contact_setup):

@@ -73,6 +73,8 @@ def test_the_contact_gets_one_email_for_the_whole_group(group, smtp_server):
     assert f"/associations/contact/{token}\r\n" in text  # the contact's link
     assert "What happens next:" in text and "If one of them gets a place from the waiting list, we write to you." in text
     assert "Ali Demir" in html(overview) and f"/associations/contact/{token}/calendar.ics" in html(overview)
+    # read on a phone at its width, not zoomed out from a desktop layout
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html(overview)
 
     assert [m["Subject"].split(":")[0] for m in to_berna] == ["Your place", "Invitation", "Invitation"]
     assert all("Ali" not in plain(m) and "Cem" not in plain(m) for m in to_berna)

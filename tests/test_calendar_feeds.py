@@ -81,6 +81,11 @@ def test_manage_page_offers_ics_google_and_outlook_links(app_ctx, client):
     first = seminar.sessions[0]
     assert query["text"] == ["Satzung & Vorstand"]
     assert query["dates"] == [first.starts_at.strftime("%Y%m%dT%H%M%SZ") + "/" + first.ends_at.strftime("%Y%m%dT%H%M%SZ")]
+    # the entry says what it is and leads back to the registration
+    assert query["details"] == [f"{seminar.summary}\n\nYour registration: http://127.0.0.1:5000/registrations/{token}"
+                                if seminar.summary else f"Your registration: http://127.0.0.1:5000/registrations/{token}"]
+    outlook = html_module.unescape(re.search(r'href="(https://outlook\.live\.com[^"]+)"', page).group(1))
+    assert parse_qs(urlparse(outlook).query)["body"] == query["details"]
 
 
 def test_catalogue_and_seminar_pages_link_their_feeds(app_ctx, client):

@@ -56,7 +56,7 @@ def test_the_shipped_notice_in_german_and_english_promises_the_retention_setting
     assert "<strong>180 Tage</strong> nach dem" in german
     assert "<strong>30 Tage</strong> nach der Absage" in german
     assert "<strong>14 Tage</strong> nach dem letzten Termin" in german
-    assert re.search(r'id="notice-version">Version 2026-1 of 1\. Dezember 2026\.', german)
+    assert re.search(r'id="notice-version">Version 2026-1 vom 1\. Dezember 2026\.', german)
     assert 'lang="de" dir="ltr"' in german
     assert "seminars@example.org" in german  # the contact, from BOOKING_MAIL_SENDER
     english = page(client, lang="en")
@@ -81,11 +81,21 @@ def test_the_notice_follows_the_settings_and_its_fingerprint_changes_with_them(a
     assert after != before and after.startswith("2026-1/en/")
 
 
-def test_a_language_without_a_text_falls_back_to_german_and_says_so(client):
+def test_the_shipped_notice_speaks_turkish_and_arabic_too(client):
     turkish = page(client, lang="tr")
-    assert "<h1>Datenschutzhinweise</h1>" in turkish
+    assert "<h1>Gizlilik bildirimi</h1>" in turkish and "180" in turkish
+    assert "not available in your language" not in turkish and "henüz sizin dilinizde yok" not in turkish
+    arabic = page(client, lang="ar")
+    assert "<h1>إشعار الخصوصية</h1>" in arabic and 'lang="ar" dir="rtl"' in arabic and "180" in arabic
+
+
+def test_a_language_without_a_text_falls_back_to_german_and_says_so(client, office_dir):
+    (office_dir / "de.md").write_text(OFFICE_DE, encoding="utf-8")
+    turkish = page(client, lang="tr")
+    assert "<h1>Datenschutz beim Amt für Integration</h1>" in turkish
     assert 'lang="de" dir="ltr"' in turkish
-    assert "This notice is not available in your language yet. It is shown in German." in turkish
+    # the note is in the visitor's language
+    assert "Bu bildirim henüz sizin dilinizde yok. Şu dilde gösteriliyor: Almanca." in turkish
 
 
 def test_the_offices_own_text_replaces_the_shipped_one_and_cannot_run_script(app, client, office_dir):
@@ -93,8 +103,8 @@ def test_the_offices_own_text_replaces_the_shipped_one_and_cannot_run_script(app
     german = page(client, lang="de")
     assert "<h1>Datenschutz beim Amt für Integration</h1>" in german
     assert "Anmeldung 180 Tage nach dem Seminar, Bedarfe nach 14 Tagen" in german
-    assert "Version 7b of 15. März 2027." in german
-    assert "Datenschutzhinweise" not in german.split("<main")[-1]  # not the shipped text
+    assert "Version 7b vom 15. März 2027." in german
+    assert "<h1>Datenschutzhinweise</h1>" not in german  # not the shipped text
     # HTML in the file is shown as text, never run; no script links, no images loaded from elsewhere
     assert "&lt;script&gt;" in german and "<script>alert" not in german
     assert "<img" not in german and "tracker.example" not in re.findall(r'src="([^"]*)"', german)

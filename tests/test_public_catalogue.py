@@ -160,3 +160,84 @@ def test_month_filter_offers_the_months_of_upcoming_published_seminars_only(app,
     page = client.get("/").get_data(as_text=True)
     select = re.search(r'<select[^>]*name="month"[^>]*>(.*?)</select>', page, re.S).group(1)
     assert re.findall(r'value="(\d{4}-\d{2})"', select) == months
+
+
+def test_month_filter_finds_a_seminar_by_any_of_its_sessions(app, client):
+    def build():
+        long_course = make_seminar(title="Long course", sessions=[at(5), at(70)])
+        make_seminar(title="Only later", sessions=[at(71)])
+        make_seminar(title="Only soon", sessions=[at(6)])
+        second = [s for s in long_course.sessions if s.starts_at > now() + timedelta(days=60)][0]
+        return to_local(second.starts_at).strftime("%Y-%m"), month_key(long_course)
+
+    later_month, first_month = seeded(app, build)
+    if later_month == first_month:  # pragma: no cover - 65 days apart are always two months
+        raise AssertionError("the sessions must lie in two months")
+    page = client.get(f"/?month={later_month}").get_data(as_text=True)
+    # found under the month of its second session, though it starts earlier
+    assert sections(page) == {later_month: ["Long course", "Only later"]}
+    select = re.search(r'<select[^>]*name="month"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'value="(\d{4}-\d{2})"', select) == sorted({first_month, later_month})
+
+
+def test_language_filter_offers_only_languages_upcoming_seminars_are_taught_in(app, client):
+    def build():
+        make_seminar(title="German and Arabic", languages="de ar", sessions=[at(5)])
+        make_seminar(title="Turkish, over", languages="tr", sessions=[at(-5)])
+        make_seminar(title="Russian draft", languages="ru", status=SeminarStatus.DRAFT, sessions=[at(5)])
+
+    seeded(app, build)
+    page = client.get("/").get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="language"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'value="(\w*)"', select) == ["", "de", "ar"]
+    # a known language nobody teaches in now (an old bookmark) stays chosen, with an empty list
+    page = client.get("/?language=tr").get_data(as_text=True)
+    assert '<option selected value="tr">' in page and sections(page) == {}
+    assert "No upcoming seminar matches these filters." in page
+
+
+def test_filters_are_folded_away_until_used_and_reset_shows_only_when_one_is_set(app, client):
+    seeded(app, lambda: make_seminar(title="Any", languages="de", sessions=[at(5)]))
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert '<details class="filters-fold">' in page  # closed: the seminars come first on a phone
+    assert "Reset filters" not in page
+    page = client.get("/?language=de").get_data(as_text=True)
+    assert '<details class="filters-fold" open>' in page
+    assert "(1 filter set)" in page and "Reset filters" in page
+
+
+def test_a_full_seminar_says_how_long_the_waiting_list_is_and_its_button_joins_it(app, client):
+    def build():
+        full = make_seminar(title="Full", slug="full", capacity=1, sessions=[at(6)])
+        for _ in range(3):
+            make_registration(full)
+        empty_list = make_seminar(title="Just full", slug="just-full", capacity=1, sessions=[at(7)])
+        make_registration(empty_list)
+
+    seeded(app, build)
+    catalogue = client.get("/").get_data(as_text=True)
+    assert "2 people are waiting" in catalogue and "Nobody is waiting yet" in catalogue
+    page = client.get("/seminars/full").get_data(as_text=True)
+    assert "2 people are waiting" in page
+    assert re.search(r'<input[^>]*type="submit"[^>]*value="Join the waiting list"', page)
+    assert 'value="Register"' not in page
+
+
+def test_interpreting_the_office_can_arrange_is_shown(app, client):
+    seeded(app, lambda: make_seminar(title="With interpreting", slug="interpreted", interpreting_available=True,
+                                     sessions=[at(5)]))
+    seeded(app, lambda: make_seminar(title="Without", slug="plain", sessions=[at(6)]))
+    assert "Interpreting into other languages can be arranged." in client.get("/seminars/interpreted").get_data(
+        as_text=True)
+    assert "Interpreting" not in client.get("/seminars/plain").get_data(as_text=True)
+    card = re.search(r'With interpreting</a></h3>(.*?)</li>', client.get("/").get_data(as_text=True), re.S).group(1)
+    assert "Interpreting can be arranged" in card
+
+
+def test_a_favicon_is_linked_and_served(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    for url in ("/static/favicon.svg", "/favicon.ico"):
+        with client.get(url) as response:
+            assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+            assert response.get_data(as_text=True).startswith("<svg")

@@ -14,7 +14,7 @@ from booking.registrations import services as registrations
 from tests.factories import csrf_token, make_applicant, make_association, make_registration, make_seminar, now
 
 CONTACT = ContactDetails(first_name="Aylin", last_name="Kaya", email="aylin@verein.example",
-                         phone=None, preferred_language="de")
+                         phone=None, preferred_language="en")
 
 
 def registration_in_a_seminar_now_over(email):

@@ -27,7 +27,7 @@ def setup(app):
         make_registration(seminar, email="leyla@example.net")
         first = associations.register_group(
             make_seminar(), ContactDetails(first_name="Aylin", last_name="Kaya", email="vorstand@verein.example",
-                                           phone=None, preferred_language="de"),
+                                           phone=None, preferred_language="en"),
             [make_applicant()], make_association("Kulturverein"))
         token = associations.contact_token(first[0].registered_by)
         db.session.commit()

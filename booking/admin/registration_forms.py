@@ -35,12 +35,11 @@ from ..forms import (
     strip,
 )
 from ..inputs import clean_multiline, parse_id
-from ..languages import INTERFACE_LANGUAGES
+from ..languages import interface_language_choices
 from ..registrations.listing import SORTS, RegistrationFilters
 from ..registrations.models import RegistrationStatus
 from ..registrations.services import AUDIENCES, Applicant
 
-LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()]
 NEEDS_MAX_LENGTH = 2000
 NOTE_MAX_LENGTH = 2000
 SUBJECT_MAX_LENGTH = 150
@@ -108,7 +107,7 @@ class PersonRow(ParticipantForm):
     phone = StringField(_l("Phone (optional)"), filters=[strip],
                         validators=[Optional(), Length(max=40, message=MAX_LENGTH),
                                     Regexp(PHONE_PATTERN, message=PHONE_INVALID)])
-    preferred_language = SelectField(_l("Preferred language for messages"), choices=LANGUAGE_CHOICES,
+    preferred_language = SelectField(_l("Preferred language for messages"), choices=interface_language_choices,
                                      validate_choice=False)
     needs = TextAreaField(_l("Needs (optional)"), filters=[clean_multiline],
                           description=_l("For example step-free access, childcare or interpreting."),

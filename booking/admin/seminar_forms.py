@@ -11,6 +11,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     Form,
@@ -104,6 +105,9 @@ class SeminarForm(FlaskForm):
     languages = MultiCheckboxField(_l("Languages of instruction"),
                                    choices=[SelectChoice(code, name) for code, name in INSTRUCTION_LANGUAGES.items()],
                                    validate_choice=False)
+    interpreting_available = BooleanField(
+        _l("Interpreting can be arranged"),
+        description=_l("The seminar page then tells participants they can ask for interpreting when they register."))
     trainer_user_id = SelectField(_l("Trainer with an account"), validate_choice=False, filters=[clean_line])
     trainer = StringField(_l("Trainer's name as shown in the catalogue"), filters=[clean_line],
                           description=_l("For an outside trainer without an account, type the name here. "
@@ -190,6 +194,7 @@ class SeminarForm(FlaskForm):
         return SeminarDetails(
             title=self.title.data, topic_id=parse_id(self.topic_id.data), summary=self.summary.data or "",
             description=self.description.data or "", languages=list(dict.fromkeys(self.languages.data)),
+            interpreting_available=bool(self.interpreting_available.data),
             trainer=trainer, trainer_user_id=trainer_user_id, venue_name=self.venue_name.data or "",
             venue_address=self.venue_address.data or "", online_url=self.online_url.data or None,
             capacity=self.capacity.data, max_per_association=self.max_per_association.data,
@@ -207,6 +212,7 @@ class SeminarForm(FlaskForm):
         self.title.data, self.summary.data, self.description.data = seminar.title, seminar.summary, seminar.description
         self.topic_id.data = str(seminar.topic_id)
         self.languages.data = seminar.language_codes
+        self.interpreting_available.data = seminar.interpreting_available
         self.trainer_user_id.data = str(seminar.trainer_user_id or "")
         self.trainer.data = seminar.trainer
         self.venue_name.data, self.venue_address.data = seminar.venue_name, seminar.venue_address

@@ -29,7 +29,8 @@ from .views import bp
 # What the conflict message calls each field (names as in booking.seminars.editing.DETAIL_FIELDS).
 FIELD_LABELS = {
     "title": _l("Title"), "topic_id": _l("Topic"), "summary": _l("Summary"), "description": _l("Description"),
-    "languages": _l("Languages of instruction"), "trainer": _l("Trainer"),
+    "languages": _l("Languages of instruction"), "interpreting_available": _l("Interpreting can be arranged"),
+    "trainer": _l("Trainer"),
     "trainer_user_id": _l("Trainer with an account"), "venue_name": _l("Venue"),
     "venue_address": _l("Venue address"), "online_url": _l("Online meeting link"), "capacity": _l("Places"),
     "max_per_association": _l("Maximum per association"), "registration_deadline": _l("Registration deadline"),

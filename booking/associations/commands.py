@@ -6,9 +6,11 @@ from __future__ import annotations
 import sys
 
 import click
+from flask_babel import force_locale
 
 from ..cli import booking_cli
 from ..extensions import db
+from ..languages import SOURCE_LANGUAGE, interface_languages, is_interface_language
 from ..registrations.models import Registration
 from ..registrations.exports import write_csv
 from ..registrations.listing import seminar_registrations
@@ -40,10 +42,13 @@ def registration_row(registration: Registration) -> dict:
 
 @booking_cli.command("registrations")
 @click.argument("slug")
+@click.option("--language", default=None, metavar="CODE",
+              help="Language of the CSV's headings and values (de, tr, ar, en); English if not given, "
+                   "as the rest of the command line.")
 @click.option("--csv", "as_csv", is_flag=True,
               help="Write CSV for a spreadsheet instead of a table: the file the workspace downloads "
                    "(opens in German Excel: UTF-8 with BOM, ';' between cells, dates as dd.mm.yyyy hh:mm).")
-def registrations_command(slug, as_csv):
+def registrations_command(slug, as_csv, language):
     """List a seminar's registrations in registration order, with who registered each one
     ("self", or the association contact) and the group it was registered in.
 
@@ -52,7 +57,10 @@ def registrations_command(slug, as_csv):
     if seminar is None:
         raise click.ClickException(f"no seminar {slug!r}")
     if as_csv:
-        write_csv(sys.stdout, seminar_registrations(seminar))
+        if language is not None and not is_interface_language(language):
+            raise click.ClickException(f"no language {language!r}: one of {', '.join(interface_languages())}")
+        with force_locale(language or SOURCE_LANGUAGE):
+            write_csv(sys.stdout, seminar_registrations(seminar))
         return
     rows = [registration_row(r) for r in db.session.scalars(
         db.select(Registration).where(Registration.seminar_id == seminar.id).order_by(Registration.id))]

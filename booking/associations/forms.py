@@ -26,11 +26,10 @@ from ..forms import (
     strip,
 )
 from ..inputs import FitsColumn, NotAWebAddress, parse_id
-from ..languages import INTERFACE_LANGUAGES
+from ..languages import interface_language_choices, is_interface_language
 from ..registrations.services import Applicant
 from .models import Association, association_name_key
 from .services import ContactDetails
-LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()]
 
 
 class ParticipantForm(Form):
@@ -40,7 +39,7 @@ class ParticipantForm(Form):
     last_name = name_field(_l("Last name"), None, required=False)
     email = email_field(_l("Email address (optional)"),
                         description=_l("Without one, we send this person's messages to you."))
-    preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, validate_choice=False)
+    preferred_language = SelectField(_l("Preferred language"), choices=interface_language_choices, validate_choice=False)
 
     @property
     def is_empty(self) -> bool:
@@ -56,7 +55,7 @@ class ParticipantForm(Form):
         if not self.last_name.data:
             self.last_name.errors = [*self.last_name.errors, _l("Please enter the last name.")]
             valid = False
-        if self.preferred_language.data not in INTERFACE_LANGUAGES:
+        if not is_interface_language(self.preferred_language.data):
             self.preferred_language.errors = [*self.preferred_language.errors, _l("Please choose a language.")]
             valid = False
         return valid

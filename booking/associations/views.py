@@ -19,7 +19,7 @@ from ..database import utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url
 from ..forms import HONEYPOT_ANSWER
-from ..languages import INTERFACE_LANGUAGES
+from ..languages import interface_language_or_default, speak
 from ..public.views import private, seminar_or_404
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
@@ -35,8 +35,7 @@ RESULT_SESSION_KEY = "group_registered"
 
 
 def current_language() -> str:
-    language = str(get_locale() or "")
-    return language if language in INTERFACE_LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return interface_language_or_default(str(get_locale() or ""))
 
 
 def contact_actor(contact: AssociationContact) -> audit.Actor:
@@ -47,6 +46,7 @@ def contact_or_404(token: str) -> AssociationContact:
     contact = services.contact_for_token(token)
     if contact is None:
         abort(404)
+    speak(contact.preferred_language)
     return contact
 
 

@@ -17,7 +17,7 @@ from ..associations.services import contact_token
 from ..calendar import ics
 from ..extensions import db
 from ..formatting import session_when
-from ..languages import INTERFACE_LANGUAGES
+from ..languages import interface_language_or_default
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
 from ..registrations.services import manage_token, waitlist_position
 from ..seminars.models import Seminar
@@ -116,7 +116,7 @@ def _changed(message: OutboxMessage) -> dict | None:
 
 
 def _language(preferred: str) -> str:
-    return preferred if preferred in INTERFACE_LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return interface_language_or_default(preferred)
 
 
 def render_message(message: OutboxMessage, *, now: datetime | None = None) -> RenderedEmail:

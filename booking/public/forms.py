@@ -30,7 +30,7 @@ from ..forms import (
     strip,
 )
 from ..inputs import clean_multiline
-from ..languages import INSTRUCTION_LANGUAGES, INTERFACE_LANGUAGES
+from ..languages import INSTRUCTION_LANGUAGES, interface_language_choices, language_name
 from ..registrations.services import Applicant
 from ..seminars.models import Topic
 from ..seminars.services import CatalogueFilters
@@ -56,14 +56,18 @@ class CatalogueFilterForm(FlaskForm):
     language = SelectField(_l("Language"), validate_choice=False, filters=[strip])
     month = SelectField(_l("Month"), validate_choice=False, filters=[strip])
 
-    def __init__(self, formdata, *, topics: list[Topic], months: list[date]):
+    def __init__(self, formdata, *, topics: list[Topic], months: list[date], languages: list[str]):
         super().__init__(formdata=formdata)
         self.topic_slugs = {topic.slug for topic in topics}
         self.topic.choices = [SelectChoice("", _l("All topics"))] + [
             SelectChoice(t.slug, t.name) for t in topics
         ]
+        # only languages some upcoming seminar is taught in; a known one without seminars (an old
+        # bookmark) stays selected, and the list is then empty
+        if self.language.data in INSTRUCTION_LANGUAGES and self.language.data not in languages:
+            languages = [*languages, self.language.data]
         self.language.choices = [SelectChoice("", _l("All languages"))] + [
-            SelectChoice(code, name) for code, name in INSTRUCTION_LANGUAGES.items()
+            SelectChoice(code, language_name(code)) for code in languages
         ]
         month_values = [m.strftime("%Y-%m") for m in months]
         # a well-formed month without seminars (an old bookmark) stays selected; the list is then empty
@@ -98,6 +102,10 @@ class CatalogueFilterForm(FlaskForm):
     def active(self) -> bool:
         return any(astuple(self.filters()))
 
+    @property
+    def active_count(self) -> int:
+        return sum(1 for value in astuple(self.filters()) if value)
+
 
 # --- registration -----------------------------------------------------------------------------
 
@@ -115,7 +123,7 @@ class RegistrationForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
     association_id, new_association = association_choice_fields()
     preferred_language = SelectField(
         _l("Preferred language for messages"),
-        choices=[SelectChoice(code, name) for code, name in INTERFACE_LANGUAGES.items()],
+        choices=interface_language_choices,
         validators=[DataRequired(_l("Please choose a language."))],
     )
     needs = TextAreaField(

@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_babel import format_date, get_locale
@@ -28,13 +29,14 @@ from ..database import utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url
 from ..forms import HONEYPOT_ANSWER
-from ..languages import INTERFACE_LANGUAGES, language_name
+from ..languages import speak, interface_language_choices, interface_language_or_default, language_name, text_direction
 from ..registrations import services as registrations
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration, RegistrationStatus
 from ..seminars.models import CLOSED_MESSAGES, Seminar
 from ..seminars.services import (
     all_topics,
     catalogue_entry,
+    catalogue_languages,
     catalogue_months,
     published_seminar_by_slug,
     upcoming_catalogue,
@@ -45,9 +47,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("public", __name__)
 
-# Each language named in itself, so people find theirs whatever the page's language is.
-LANGUAGE_ENDONYMS = {"de": "Deutsch", "en": "English", "tr": "Türkçe", "ar": "العربية"}
-RTL_LANGUAGES = {"ar"}
 
 
 # --- template helpers -------------------------------------------------------------------------
@@ -81,8 +80,8 @@ def page_context():
     language = current_language()
     return {
         "current_locale": current_language,
-        "text_direction": "rtl" if language in RTL_LANGUAGES else "ltr",
-        "interface_languages": [(code, LANGUAGE_ENDONYMS.get(code, code)) for code in INTERFACE_LANGUAGES],
+        "text_direction": text_direction(language),
+        "interface_languages": interface_language_choices(),
         "url_in_language": url_in_language,
         "office_name": current_app.config["BOOKING_OFFICE_NAME"],
     }
@@ -93,7 +92,8 @@ def page_context():
 @bp.get("/")
 def catalogue():
     now = utcnow()
-    form = CatalogueFilterForm(request.args, topics=all_topics(), months=catalogue_months(now))
+    form = CatalogueFilterForm(request.args, topics=all_topics(), months=catalogue_months(now),
+                               languages=catalogue_languages(now))
     form.validate()
     return render_template(
         "public/catalogue.html",
@@ -110,9 +110,7 @@ def seminar_or_404(slug: str) -> Seminar:
 
 
 def registration_form(**kwargs) -> RegistrationForm:
-    language = current_language()
-    if language not in INTERFACE_LANGUAGES:
-        language = current_app.config["BABEL_DEFAULT_LOCALE"]
+    language = interface_language_or_default(current_language())
     return RegistrationForm(associations=accepted_associations(), preferred_language=language, **kwargs)
 
 
@@ -182,15 +180,14 @@ def register(slug: str):
 
 
 def registration_outcome(registration: Registration) -> str:
-    """What a person needs to hear first after registering."""
-    title = registration.seminar.title
+    """What a person hears first after registering; the page below says whether they have a place
+    or a waiting list position (once: it is the same page the email's link opens)."""
     if registration.status == RegistrationStatus.CONFIRMED:
-        return _("You have a place in “%(title)s”.", title=title)
-    message = _("You are number %(position)d on the waiting list for “%(title)s”.",
-                position=registrations.waitlist_position(registration), title=title)
-    if registration.waitlist_reason is not None:
-        message += " " + str(WAITLIST_REASON_MESSAGES[registration.waitlist_reason])
-    return message
+        return _("Thank you! Your registration for “%(title)s” is saved. We are sending you an email "
+                 "with this page's link and one calendar invitation for each session.",
+                 title=registration.seminar.title)
+    return _("Thank you! Your registration for “%(title)s” is saved. We are sending you an email with this "
+             "page's link. The calendar invitations follow when you get a place.", title=registration.seminar.title)
 
 
 # --- the personal manage link -----------------------------------------------------------------
@@ -199,6 +196,7 @@ def registration_or_404(token: str) -> Registration:
     registration = registrations.registration_for_token(token)
     if registration is None:
         abort(404)
+    speak(registration.preferred_language)
     return registration
 
 
@@ -299,6 +297,12 @@ def lost_link():
 
 
 # --- information ------------------------------------------------------------------------------
+
+@bp.get("/favicon.ico")
+def favicon():
+    """For programs that ask for the icon at the old address instead of reading the page's link."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
 
 @bp.get("/privacy")
 def privacy():

@@ -28,7 +28,7 @@ class WaitlistReason(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    RegistrationStatus.CONFIRMED: _l("Place"),
+    RegistrationStatus.CONFIRMED: _l("Has a place"),
     RegistrationStatus.WAITLISTED: _l("Waiting list"),
     RegistrationStatus.CANCELLED: _l("Cancelled"),
 }

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 MAX_DUPLICATE_WEEKS = 260
 
 # The fields a save may change, in the order the form shows them (names as in SeminarDetails).
-DETAIL_FIELDS = ("title", "topic_id", "summary", "description", "languages", "trainer", "trainer_user_id",
+DETAIL_FIELDS = ("title", "topic_id", "summary", "description", "languages", "interpreting_available", "trainer", "trainer_user_id",
                  "venue_name", "venue_address", "online_url", "capacity", "max_per_association",
                  "registration_deadline")
 
@@ -72,6 +72,7 @@ class SeminarDetails:
     summary: str = ""
     description: str = ""
     languages: list[str] = field(default_factory=lambda: ["de"])
+    interpreting_available: bool = False
     trainer: str = ""
     trainer_user_id: int | None = None
     venue_name: str = ""

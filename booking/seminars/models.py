@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, str_enum, utcnow
@@ -67,6 +67,8 @@ class Seminar(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     # Space-separated language codes (see booking.languages), in the order the office lists them.
     languages: Mapped[str] = mapped_column(String(100), default="de")
+    # The office can arrange interpreting into other languages (participants say which when registering).
+    interpreting_available: Mapped[bool] = mapped_column(default=False, server_default=false())
     trainer: Mapped[str] = mapped_column(String(200), default="")  # shown publicly; may name an outside trainer
     # The trainer's account, if they have one: they then see this seminar in the workspace.
     trainer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..formatting import to_local
+from ..languages import INSTRUCTION_LANGUAGES
 from ..registrations.models import Registration, RegistrationStatus
 from .models import ClosedReason, Seminar, SeminarStatus, Session, SessionStatus, Topic
 
@@ -99,7 +100,9 @@ def _upcoming_seminar_ids(now: datetime):
 
 
 def upcoming_catalogue(now: datetime, filters: CatalogueFilters | None = None) -> list[CatalogueMonth]:
-    """Published seminars with a session still to come, by month of their first session."""
+    """Published seminars with a session still to come, by month of their first session; with a
+    month filter, every seminar with a session in that month (a seminar that starts in March and
+    meets again in April is found under April too)."""
     filters = filters or CatalogueFilters()
     query = (
         db.select(Seminar)
@@ -117,8 +120,11 @@ def upcoming_catalogue(now: datetime, filters: CatalogueFilters | None = None) -
     months: dict[date, CatalogueMonth] = {}
     for seminar in seminars:
         month = month_of(seminar.first_start)
-        if filters.month and month.strftime("%Y-%m") != filters.month:
-            continue
+        if filters.month:
+            session_months = {month_of(s.starts_at) for s in seminar.scheduled_sessions}
+            month = next((m for m in session_months if m.strftime("%Y-%m") == filters.month), None)
+            if month is None:
+                continue
         months.setdefault(month, CatalogueMonth(month)).entries.append(
             catalogue_entry(seminar, now, counts[seminar.id])
         )
@@ -130,10 +136,20 @@ def month_of(moment: datetime) -> date:
 
 
 def catalogue_months(now: datetime) -> list[date]:
-    """The months in which published upcoming seminars start, for the month filter (one small query)."""
-    first_starts = db.session.scalars(
-        db.select(func.min(Session.starts_at))
-        .where(Session.status == SessionStatus.SCHEDULED, Session.seminar_id.in_(_upcoming_seminar_ids(now)))
-        .group_by(Session.seminar_id)
+    """The months with a session still to come of a published seminar, for the month filter."""
+    starts = db.session.scalars(
+        db.select(Session.starts_at)
+        .where(Session.status == SessionStatus.SCHEDULED, Session.ends_at > now,
+               Session.seminar_id.in_(_upcoming_seminar_ids(now)))
     )
-    return sorted({month_of(start) for start in first_starts})
+    return sorted({month_of(start) for start in starts})
+
+
+def catalogue_languages(now: datetime) -> list[str]:
+    """The languages some upcoming seminar is taught in, for the language filter, in the order
+    booking.languages lists them (codes it does not know last)."""
+    stored = db.session.scalars(
+        db.select(Seminar.languages).distinct().where(Seminar.id.in_(_upcoming_seminar_ids(now))))
+    codes = {code for languages in stored for code in languages.split()}
+    order = list(INSTRUCTION_LANGUAGES)
+    return sorted(codes, key=lambda code: (order.index(code) if code in order else len(order), code))
