@@ -28,11 +28,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app, render_template, request
-from flask_babel import format_datetime, format_time, format_timedelta
+from flask_babel import format_time, format_timedelta
 
 from .associations.services import contact_for_token
 from .extensions import limiter
-from .formatting import to_local
+from .formatting import datetime_short, to_local
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def too_many_requests(error):
         retry_at = datetime.now(timezone.utc) + timedelta(seconds=seconds)
         wait_text = format_timedelta(timedelta(seconds=seconds), threshold=1, add_direction=True)
         same_day = to_local(retry_at).date() == to_local(datetime.now(timezone.utc)).date()
-        retry_text = format_time(retry_at, "HH:mm") if same_day else format_datetime(retry_at, "d MMM yyyy, HH:mm")
+        retry_text = format_time(retry_at, "HH:mm") if same_day else datetime_short(retry_at)
     response = current_app.make_response((render_template(
         "errors/rate_limited.html", wait_text=wait_text, retry_text=retry_text,
     ), 429))

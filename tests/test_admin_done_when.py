@@ -437,7 +437,7 @@ def test_the_office_runs_a_seminar_from_the_browser_as_the_issue_is_done_when(of
     worker_pass(app)
     update, = mails[before:]
     assert FIRST["email"] in update["To"]  # the waiting list has no calendar entry to update
-    assert update["Subject"] == f"Changed: {TITLE}, Mon, {moved_day:%-d %b %Y}, 19:00–21:30"
+    assert update["Subject"] == f"Changed: {TITLE}, Mon, {moved_day:%b %-d, %Y}, 19:00\u2009–\u200921:30"
     calendar, event = event_of(update)
     old_uid, old_sequence = uids[sessions[1].id]
     assert str(calendar["METHOD"]) == "REQUEST"
@@ -471,7 +471,7 @@ def test_the_office_runs_a_seminar_from_the_browser_as_the_issue_is_done_when(of
     promotion, *promoted_invitations = to(arrived, SECOND["email"])
     assert len(arrived) == 3
     assert calendar_of(promotion) is None and promotion["Subject"] == f"You now have a place: {TITLE}"
-    assert "Hello Tarek Mansour," in body_of(promotion) and f"{moved_day:%-d %b %Y}, 19:00–21:30" in body_of(promotion)
+    assert "Hello Tarek Mansour," in body_of(promotion) and f"{moved_day:%b %-d, %Y}, 19:00\u2009–\u200921:30" in body_of(promotion)
     personal_link = re.search(r"Your personal link \(keep this email\):\n(\S+)", body_of(promotion))[1]
     assert "You have a place." in text_of(app.test_client().get(urlsplit(personal_link).path))
     for invitation, session in zip(promoted_invitations, sessions, strict=True):

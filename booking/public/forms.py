@@ -8,7 +8,6 @@ import re
 from dataclasses import astuple
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
@@ -16,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ..associations.models import Association
+from ..formatting import month_name
 from ..forms import (
     MAX_LENGTH,
     PHONE_INVALID,
@@ -75,7 +75,7 @@ class CatalogueFilterForm(FlaskForm):
             year, month = (int(part) for part in self.month.data.split("-"))
             months = sorted([*months, date(year, month, 1)])
         self.month.choices = [SelectChoice("", _l("All months"))] + [
-            SelectChoice(m.strftime("%Y-%m"), format_date(m, "MMMM yyyy")) for m in months
+            SelectChoice(m.strftime("%Y-%m"), month_name(m)) for m in months
         ]
 
     def validate_topic(self, field):
