@@ -142,7 +142,7 @@ def test_the_message_names_the_next_session_once_the_seminar_has_begun(app, clie
 def test_the_seminar_page_links_its_poster(client, seminar):
     body = get_page(client, f"/seminars/{seminar}?lang=en")
     assert f'href="/seminars/{seminar}/poster">Poster to print (A4)</a>' in body
-    assert f'>{BASE_URL}/s/{seminar}</a>' in body
+    assert f'dir="ltr">{BASE_URL}/s/{seminar}</a>' in body
 
 
 # --- the short link ------------------------------------------------------------------------------
