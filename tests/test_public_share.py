@@ -279,6 +279,19 @@ def test_the_poster_of_a_seminar_the_public_cannot_see_is_not_found(app, client)
     assert client.get("/seminars/no-such-seminar/poster").status_code == 404
 
 
+def test_the_poster_of_a_cancelled_seminar_says_so_in_each_language(app, client):
+    with app.app_context():
+        cancelled = make_seminar(status=SeminarStatus.CANCELLED).slug
+        db.session.commit()
+    body = get_page(client, f"/seminars/{cancelled}/poster?language=de&second_language=tr&lang=en")
+    with app.test_request_context():
+        for code in ("de", "tr"):
+            with force_locale(code):
+                message = gettext("This seminar has been cancelled.")
+            column = re.search(rf'<section class="poster-column" lang="{code}" dir="ltr">(.*?)</section>', body, re.S)
+            assert f'<p class="poster-closed">{html.escape(message, quote=False)}</p>' in column.group(1)
+
+
 def test_the_workspace_offers_the_poster_in_the_usual_languages(app, client, seminar):
     from booking.accounts.models import Role
     from booking.accounts.services import create_user
