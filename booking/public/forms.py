@@ -30,7 +30,7 @@ from ..forms import (
     strip,
 )
 from ..inputs import clean_multiline
-from ..languages import INSTRUCTION_LANGUAGES, interface_language_choices, language_name
+from ..languages import INSTRUCTION_LANGUAGES, interface_language_choices, is_interface_language, language_name
 from ..registrations.services import Applicant
 from ..seminars.models import Topic
 from ..seminars.services import CatalogueFilters
@@ -165,3 +165,42 @@ class LostLinkForm(ParticipantFacingForm):
 
 class CancelForm(FlaskForm):
     submit = SubmitField(_l("Yes, cancel my registration"))
+
+
+# --- the poster's languages ---------------------------------------------------------------------
+
+POSTER_LANGUAGE_UNKNOWN = _l("There is no poster in this language. Please choose one from the list.")
+
+
+class PosterForm(FlaskForm):
+    """The GET form above a poster: one language, or two side by side (`second_language`)."""
+
+    class Meta:
+        csrf = False  # a GET form that changes nothing
+
+    language = SelectField(_l("Language of the poster"), validate_choice=False, filters=[strip])
+    second_language = SelectField(_l("Second language, side by side"), validate_choice=False, filters=[strip])
+
+    def __init__(self, formdata, *, names: dict[str, str], default_language: str):
+        """`names`: each language the poster can be in, named in itself; `default_language`: without a choice."""
+        super().__init__(formdata=formdata)
+        self.default_language = default_language
+        choices = [SelectChoice(code, name, render_kw={"lang": code}) for code, name in names.items()]
+        self.language.choices = choices
+        self.second_language.choices = [SelectChoice("", _l("None"))] + choices
+        if not self.language.data:
+            self.language.data = default_language
+
+    def validate_language(self, field):
+        if not is_interface_language(field.data):
+            raise ValidationError(POSTER_LANGUAGE_UNKNOWN)
+
+    def validate_second_language(self, field):
+        if field.data and not is_interface_language(field.data):
+            raise ValidationError(POSTER_LANGUAGE_UNKNOWN)
+        if field.data and field.data == self.language.data:
+            raise ValidationError(_l("Please choose a second language that differs from the first, or none."))
+
+    def languages(self) -> list[str]:
+        """The poster's languages in order: valid only after `validate()`."""
+        return [self.language.data] + ([self.second_language.data] if self.second_language.data else [])

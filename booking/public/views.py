@@ -310,3 +310,8 @@ def privacy():
     return render_template("public/privacy.html", notice=notice, issued=format_date(notice.date, "long"),
                            notice_language=language_name(notice.language),
                            contact_email=current_app.config["BOOKING_MAIL_SENDER"])
+
+
+# The short link, the share links and the poster add themselves to this blueprint (imported last:
+# they import `bp` and the page helpers above).
+from . import sharing as _sharing  # noqa: E402,F401
