@@ -85,9 +85,10 @@ def live_server(app):
         yield server
 
 
-def open_page(browser, **context_options):
-    """A page in a new browser context (English, Berlin time); close the returned context when done."""
-    context = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin", **context_options)
+def open_page(browser, locale="en-GB", **context_options):
+    """A page in a new browser context (English unless `locale` says otherwise, Berlin time); close
+    the returned context when done."""
+    context = browser.new_context(locale=locale, timezone_id="Europe/Berlin", **context_options)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.console_log = ConsoleLog()
