@@ -28,7 +28,7 @@ SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
 # email to instance/sent-mail.mbox instead of sending it. `make run BACKGROUND=` serves alone.
 BACKGROUND ?= $(FLASK) booking worker --interval 3
 
-.PHONY: install translations run db-upgrade demo-data serve test system-packages messages clean
+.PHONY: install translations screenshots run db-upgrade demo-data serve test system-packages messages clean
 
 install: $(INSTALLED)
 
@@ -82,6 +82,10 @@ system-packages:
 # TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
 test: system-packages install translations $(INTEROP_INSTALLED)
 	$(BIN)/pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+
+# The README's screenshots, into docs/screenshots/ (demo data in a throw-away database).
+screenshots: system-packages install translations
+	$(BIN)/python docs/screenshots.py
 
 # Every user-facing string, from code, pages and emails, into the template (messages.pot) and from
 # there into each language's catalogue: new strings arrive untranslated, changed ones marked fuzzy.

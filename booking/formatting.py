@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from babel.dates import format_interval, format_skeleton
+from babel.lists import format_list
 from flask_babel import get_locale, get_timezone
 
 from .languages import language_name, text_direction
@@ -61,6 +62,12 @@ def session_when(starts_at, ends_at: datetime | None = None) -> str:
     return " – ".join(_date_and_time(date_long(moment), _skeleton(moment, "Hm")) for moment in (starts_at, ends_at))
 
 
+def language_list(codes) -> str:
+    """Languages of instruction as the page's language lists things: 'Deutsch und Türkisch' is
+    'German and Turkish', 'الألمانية والتركية'."""
+    return format_list([language_name(code) for code in codes], locale=get_locale())
+
+
 def map_link(address: str) -> str:
     return "https://www.openstreetmap.org/search?query=" + quote_plus(address)
 
@@ -68,6 +75,7 @@ def map_link(address: str) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(session_when)
     app.add_template_filter(language_name)
+    app.add_template_filter(language_list)
     app.add_template_filter(text_direction)
     app.add_template_filter(map_link)
     app.add_template_filter(date_long)

@@ -1,7 +1,8 @@
-"""Take the workspace screenshots of README.md, "For the office": the login page on a phone and the
-overview on a laptop, with the demo data and the demo coordinator.
+"""Take the screenshots of README.md into docs/screenshots/: the catalogue and the registration form
+on a phone in German and in Arabic ("Languages"), and the workspace's login page on a phone and its
+overview on a laptop ("For the office"), with the demo data and the demo coordinator.
 
-    .venv/bin/python docs/screenshots.py
+    make screenshots
 
 Uses a throw-away SQLite database and Debian's Chromium (/usr/bin/chromium) through Playwright.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
 sys.path.insert(0, str(ROOT))
 
 from booking import create_app  # noqa: E402
@@ -54,10 +56,19 @@ def shoot(url: str) -> None:
     coordinator = DEMO_ACCOUNTS[0]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for language in ("de", "ar"):
+            phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, locale=language)
+            page = phone.new_page()
+            page.goto(f"{url}/")
+            page.screenshot(path=str(OUT / f"catalogue-phone-{language}.png"), full_page=False)
+            page.locator(".card h3 a").first.click()
+            page.locator("#register").scroll_into_view_if_needed()
+            page.locator("#register").screenshot(path=str(OUT / f"registration-phone-{language}.png"))
+            phone.close()
         phone = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="en")
         page = phone.new_page()
         page.goto(f"{url}/admin/login")
-        page.screenshot(path=str(ROOT / "docs" / "workspace-login-phone.png"), full_page=True)
+        page.screenshot(path=str(OUT / "workspace-login-phone.png"), full_page=True)
         laptop = browser.new_context(viewport=DESKTOP, locale="en")
         page = laptop.new_page()
         page.goto(f"{url}/admin/login")
@@ -65,7 +76,7 @@ def shoot(url: str) -> None:
         page.fill("#password", coordinator.password)
         page.click("input[type=submit]")
         page.wait_for_url(f"{url}/admin/")
-        page.screenshot(path=str(ROOT / "docs" / "workspace-overview-laptop.png"), full_page=False)
+        page.screenshot(path=str(OUT / "workspace-overview-laptop.png"), full_page=False)
         browser.close()
 
 

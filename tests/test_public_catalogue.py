@@ -68,7 +68,7 @@ def test_entry_shows_topic_languages_place_and_every_session(app, client):
     page = client.get("/").get_data(as_text=True)
     card = re.search(r'<li class="card">(.*?)</li>\s*</ul>', page, re.S).group(1)
     assert "Vereinsrecht kompakt" in card and "Vereinsrecht" in card
-    assert "German, Arabic" in card
+    assert "German and Arabic" in card
     assert "Stadtbibliothek" in card
     assert card.count('<li class="session') == 2
     assert "Cancelled" in card

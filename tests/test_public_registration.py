@@ -75,7 +75,7 @@ def test_seminar_page_shows_everything_and_the_form(app, client):
     seeded(app, build)
     page = client.get("/seminars/kasse").get_data(as_text=True)
     assert "<h1>Kassenführung im Verein</h1>" in page
-    for text in ("Dr. Mehmet Kaya", "German, Turkish", "Haus der Vereine", "Bieberer Straße 1",
+    for text in ("Dr. Mehmet Kaya", "German and Turkish", "Haus der Vereine", "Bieberer Straße 1",
                  "openstreetmap.org/search?query=Bieberer", "Register by", "12 places left",
                  "at most 3 per association", "Afghanischer Kulturverein", 'href="/privacy"'):
         assert text in page, text

@@ -226,7 +226,7 @@ def test_the_poster_shows_every_session_place_languages_and_a_qr_code_of_the_sho
         assert when in text
     assert cancelled not in text
     assert "Haus der Vereine" in text and "Bieberer Straße 1, 63065 Offenbach am Main" in text
-    assert "<dt>Languages</dt>" in body and "<dd>German, Turkish</dd>" in body
+    assert "<dt>Languages</dt>" in body and "<dd>German and Turkish</dd>" in body
     assert f"seminare.example.org/integration/s/{seminar}</a>" in body
 
     svg = poster_svg(body)
