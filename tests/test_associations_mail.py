@@ -116,10 +116,14 @@ def test_a_place_from_the_waiting_list_is_one_email_to_the_contact_without_invit
     dispatch_pending()
 
     [promotion] = to(smtp_server, "vorstand@verein.example", before)
-    assert promotion["Subject"] == "For Cem Öztürk: You now have a place: Vereinsrecht"
+    # the contact reads whom it is about, never "you have a place"
+    assert promotion["Subject"] == "Cem Öztürk now has a place: Vereinsrecht"
     assert calendar_part(promotion) is None
     text = plain(promotion)
     assert "This message is about Cem Öztürk" in text
+    assert "Cem Öztürk now has a place in the seminar “Vereinsrecht”." in text
+    assert "it is yours" not in text and "You now have a place" not in text
+    assert "Cem Öztürk now has a place" in html(promotion)
     assert f"/associations/contact/{associations.contact_token(group['cem'].registered_by)}/calendar.ics" in text
     assert "separate emails" not in text
     # Berna: her cancellation and two calendar cancellations, as before

@@ -67,7 +67,7 @@ def test_a_subject_longer_than_any_varchar_is_stored_and_sent_once(app_ctx, smtp
     assert result.sent == len(messages)
     promotion, = [m for m in messages if m.kind == MessageKind.PROMOTION and m.registration_id == member.id]
     assert len(promotion.subject) > 300
-    assert promotion.subject == f"For {first} {last}: You now have a place: {title}"
+    assert promotion.subject == f"{first} {last} now has a place: {title}"
     assert any(m.registration_id == other.id for m in messages)
     received = {m["Message-ID"]: m for m in smtp_server.messages}
     assert len(received) == len(smtp_server.messages) == len(messages)  # each exactly once

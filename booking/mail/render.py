@@ -81,6 +81,23 @@ def _subject(message: OutboxMessage) -> str:
     raise ValueError(f"no subject for {message.kind}")
 
 
+def _subject_about(message: OutboxMessage, person: str) -> str:
+    """The subject of an email to a contact about a member without an address: it says whom it is
+    about, and "<name> has a place" where the member's own email would say "you"."""
+    title = message.registration.seminar.title
+    match message.kind:
+        case MessageKind.CONFIRMATION:
+            return _("%(person)s has a place: %(title)s", person=person, title=title)
+        case MessageKind.PROMOTION:
+            return _("%(person)s now has a place: %(title)s", person=person, title=title)
+        case MessageKind.WAITLISTED:
+            return _("%(person)s is on the waiting list: %(title)s", person=person, title=title)
+        case MessageKind.REGISTRATION_CANCELLED:
+            return _("The registration of %(person)s is cancelled: %(title)s", person=person, title=title)
+    # the contact may get the same kind of email for several members: say whose it is up front
+    return _("For %(name)s: %(subject)s", name=person, subject=_subject(message))
+
+
 def _members_update_subject(message: OutboxMessage) -> str:
     seminar = db.session.get(Seminar, message.facts["seminar_id"])
     session = message.session
@@ -157,10 +174,7 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             "office_name": current_app.config["BOOKING_OFFICE_NAME"],
         }
         template = f"emails/{message.kind.value}"
-        subject = _subject(message)
-        if on_behalf:
-            # the contact may get the same kind of email for several members: say whose it is up front
-            subject = _("For %(name)s: %(subject)s", name=registration.full_name, subject=subject)
+        subject = _subject_about(message, registration.full_name) if on_behalf else _subject(message)
         rendered = RenderedEmail(
             subject=subject,
             text=render_template(f"{template}.txt", **context),
