@@ -133,6 +133,12 @@ def test_a_registrations_page_shows_its_emails_and_history(app, client, staff, s
     assert "leyla@example.net" in page
     assert "Registered" in page and "System (command line)" in page
     assert client.get("/admin/registrations/abc").status_code == 404
+    # which privacy notice the person agreed to, for the data-protection officer
+    with app.app_context():
+        db.session.get(Registration, seminar["leyla"]).consent_version = "2026-1/de/3f2a9c1b0d4e"
+        db.session.commit()
+    page = client.get(f"/admin/registrations/{seminar['leyla']}").get_data(as_text=True)
+    assert "Privacy notice agreed to" in page and "version 2026-1 (German, text 3f2a9c1b0d4e)" in page
 
 
 # --- cancel with a note -----------------------------------------------------------------------
