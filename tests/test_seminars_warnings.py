@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.easter import easter
+from playwright.sync_api import expect
 
 from booking.accounts.models import Role
 from booking.accounts.services import create_user
@@ -23,6 +24,7 @@ from booking.seminars import schedule_warnings
 from booking.seminars.models import Seminar, SeminarStatus, Session, SessionStatus
 from booking.seminars.school_holidays import SHIPPED_FILE, parse
 
+from tests.browser import browser, horizontal_overflow, live_server, phone_page  # noqa: F401
 from tests.factories import csrf_token, make_seminar, make_topic, now
 
 PASSWORD = "ein langes Passwort"
@@ -271,6 +273,43 @@ def test_a_published_seminar_moved_onto_a_holiday_shows_the_warning_before_the_p
     page = client.post(path, data=data | {"csrf_token": csrf_token(client, path)}).get_data(as_text=True)
     assert "Nothing is saved yet." in text_of(page)
     assert "Public holiday in Hesse: Easter Monday" in text_of(editor_rows(page)[1])
+
+
+def test_in_the_browser_the_save_goes_through_and_the_warnings_stand_beside_their_sessions(
+        app, staff, live_server, phone_page):
+    other_id = seminar_in_db(app, title="Satzung schreiben", trainer="Derya Şahin", venue_name="Anderswo",
+                             sessions=[(at(PLAIN_DAY, "18:00"), at(PLAIN_DAY, "20:30"))])
+    page = phone_page
+    page.goto(live_server("/admin/seminars/new"))
+    page.get_by_label("Email address").fill("koordination@stadt.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Title").fill("Vereinsfinanzen")
+    page.get_by_label("Topic").select_option(label="Vereinsrecht")
+    page.get_by_label("Places").fill("12")
+    page.get_by_label("Trainer's name as shown in the catalogue").fill("Derya Şahin")
+    page.locator("#sessions-0-day").fill(PLAIN_DAY.isoformat())
+    page.locator("#sessions-0-starts").fill("19:00")
+    page.locator("#sessions-0-ends").fill("21:00")
+    page.get_by_role("button", name="Add another session").click()
+    page.locator("#sessions-1-day").fill(EASTER_MONDAY.isoformat())
+    page.locator("#sessions-1-starts").fill("18:00")
+    page.locator("#sessions-1-ends").fill("20:00")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    expect(page.get_by_text("saved as a draft")).to_be_visible()
+    expect(page.locator(".flash-warning")).to_have_text("Please check 2 scheduling warnings beside the sessions below.")
+    easter_row, plain_row = page.locator("tbody tr[id^=session-]").all()  # in time order
+    expect(easter_row).to_contain_text("Public holiday in Hesse: Easter Monday")
+    expect(plain_row).to_contain_text("The same trainer has another session then: Satzung schreiben")
+    expect(plain_row).not_to_contain_text("Easter Monday")
+    assert horizontal_overflow(page) == 0
+    assert page.console_log.csp_violations == []
+
+    plain_row.get_by_role("link", name="Satzung schreiben").click()  # the link leads to the other session's row
+    assert page.url.endswith(f"/admin/seminars/{other_id}#session-{session_ids(app, other_id)[0]}")
+    expect(page.locator(f"#session-{session_ids(app, other_id)[0]}")).to_contain_text(
+        "The same trainer has another session then: Vereinsfinanzen (Draft)")
 
 
 # --- who sees them --------------------------------------------------------------------------------
