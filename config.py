@@ -42,6 +42,9 @@ class Config:
     BOOKING_MAIL_SENDER = os.environ.get("BOOKING_MAIL_SENDER", "seminars@example.org")
     # The office's privacy notice texts (<lang>.md); empty: instance/privacy/, else the shipped ones.
     BOOKING_PRIVACY_NOTICE_DIR = os.environ.get("BOOKING_PRIVACY_NOTICE_DIR", "")
+    # The Hessian school holidays the workspace warns about (README: "Scheduling help"); empty:
+    # instance/school_holidays_he.csv if the office put one there, else the file shipped in booking/seminars/data/.
+    BOOKING_SCHOOL_HOLIDAYS_FILE = os.environ.get("BOOKING_SCHOOL_HOLIDAYS_FILE", "")
     BOOKING_GROUP_MAX = int(os.environ.get("BOOKING_GROUP_MAX", "10"))
     BOOKING_REMINDER_OFFSETS = os.environ.get("BOOKING_REMINDER_OFFSETS", "48h,3h")
     BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "http://127.0.0.1:5000")

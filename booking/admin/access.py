@@ -41,6 +41,12 @@ def can_view_seminar(seminar, user=None) -> bool:
     return user.is_coordinator or (seminar.trainer_user_id is not None and seminar.trainer_user_id == user.id)
 
 
+def can_see_scheduling_warnings(user=None) -> bool:
+    """The scheduling warnings beside a seminar's sessions: they name other seminars (a trainer's page
+    would show seminars that are not theirs), and only a coordinator can act on them."""
+    return can_manage(user)
+
+
 def coordinator_required(view):
     """For views that change things or show everything: 403 for a trainer."""
     @wraps(view)

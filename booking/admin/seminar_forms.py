@@ -35,6 +35,7 @@ from ..forms import MAX_LENGTH
 from ..inputs import clean_line, clean_multiline, parse_id
 from ..languages import INSTRUCTION_LANGUAGES
 from ..seminars.editing import MAX_DUPLICATE_WEEKS, SeminarDetails, SessionPlan
+from ..seminars.schedule_warnings import PlannedSession
 
 MAX_SESSIONS = 60
 NUMBER_MESSAGE = _l("Please enter a whole number.")
@@ -203,6 +204,26 @@ class SeminarForm(FlaskForm):
 
     def plans(self) -> list[SessionPlan]:
         return [row.plan() for row in self.filled_rows()]
+
+    def planned_sessions(self) -> list[PlannedSession]:
+        """The rows with a date and both times as they stand, numbered as the page numbers them
+        (for the scheduling warnings; rows still to be corrected are left out)."""
+        planned = []
+        for number, entry in enumerate(self.sessions.entries, start=1):
+            row = entry.form
+            if None in (row.day.data, row.starts.data, row.ends.data):
+                continue
+            plan = row.plan()
+            planned.append(PlannedSession(number, plan.starts_at, plan.ends_at, plan.venue_name, plan.venue_address,
+                                          session_id=plan.id))
+        return planned
+
+    def planned_trainer(self) -> tuple[int | None, str]:
+        """The trainer account and name the form names, for the scheduling warnings (before validation)."""
+        account = parse_id(self.trainer_user_id.data or "")
+        account = account if account in self.trainers else None
+        name = self.trainer.data or (self.trainers[account].display_name if account is not None else "")
+        return account, name
 
     def form_version(self) -> int:
         return parse_id(self.version.data or "") or 0

@@ -19,8 +19,9 @@ from ..database import utcnow
 from ..extensions import db
 from ..inputs import parse_id
 from ..public.forms import RegistrationForm
-from ..seminars import editing
+from ..seminars import editing, schedule_warnings
 from ..seminars.models import CLOSED_MESSAGES, Seminar, SeminarStatus, Session, Topic
+from ..seminars.school_holidays import school_holidays
 from ..seminars.services import all_topics, catalogue_entry
 from . import access, seminar_queries
 from .seminar_forms import ConfirmForm, DuplicateForm, ReasonForm, SeminarForm, TopicForm
@@ -62,6 +63,21 @@ def seminar_page_context():
     return {"seminar_field_label": field_label}
 
 
+def page_warnings(seminar: Seminar) -> dict[int, list[schedule_warnings.ScheduleWarning]]:
+    """The scheduling warnings beside the sessions on the seminar's page, for whoever may see them."""
+    if not access.can_see_scheduling_warnings():
+        return {}
+    return schedule_warnings.session_warnings(seminar, now=utcnow())
+
+
+def flash_warnings(seminar: Seminar) -> None:
+    """After a save: how many scheduling warnings the seminar's page now shows beside its sessions."""
+    found = schedule_warnings.count(schedule_warnings.session_warnings(seminar, now=utcnow()))
+    if found:
+        flash(ngettext("Please check %(num)d scheduling warning beside its session below.",
+                       "Please check %(num)d scheduling warnings beside the sessions below.", found), "warning")
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 @bp.get("/seminars")
@@ -75,7 +91,7 @@ def seminar(seminar_id: str):
     return render_template(
         "admin/seminars/page.html", seminar=seminar, fill=seminar_queries.seminar_fill(seminar),
         entries=seminar_queries.audit_log(seminar), now=utcnow(), confirm_form=ConfirmForm(),
-        editable=editing.editable_sessions(seminar, utcnow()),
+        editable=editing.editable_sessions(seminar, utcnow()), warnings=page_warnings(seminar),
     )
 
 
@@ -106,8 +122,14 @@ def render_editor(form: SeminarForm, seminar: Seminar | None, *, status: int = 2
     if seminar is not None:
         editable_ids = {s.id for s in editing.editable_sessions(seminar, now)}
         fixed = [s for s in seminar.sessions if s.id not in editable_ids]
+    # the warnings of the rows as they stand in the form, saved or not (they never stop a save)
+    trainer_user_id, trainer = form.planned_trainer()
+    row_warnings = schedule_warnings.plan_warnings(
+        form.planned_sessions(), seminar=seminar, trainer_user_id=trainer_user_id, trainer=trainer,
+        venue_name=form.venue_name.data or "", venue_address=form.venue_address.data or "", now=now)
     return render_template("admin/seminars/edit.html", form=form, seminar=seminar, notices=notices,
                            conflict=conflict, refusal=refusal, fixed_sessions=fixed,
+                           row_warnings=row_warnings, school_holidays=school_holidays(),
                            creation_key=request.form.get("creation_key") or secrets.token_urlsafe(18)), status
 
 
@@ -157,6 +179,7 @@ def seminar_new():
         return render_editor(form, None, status=422, refusal=refusal_beside_field(form, refused))
     db.session.commit()
     flash(_("The seminar is saved as a draft. Nobody outside the office sees it until you publish it."), "success")
+    flash_warnings(seminar)
     return redirect(url_for(".seminar", seminar_id=seminar.id))
 
 
@@ -199,6 +222,7 @@ def seminar_edit(seminar_id: str):
     if result.promoted:
         flash(ngettext("%(num)d person got a place from the waiting list.",
                        "%(num)d people got a place from the waiting list.", result.promoted), "success")
+    flash_warnings(seminar)
     return redirect(url_for(".seminar", seminar_id=seminar.id))
 
 
@@ -224,7 +248,8 @@ def seminar_publish(seminar_id: str):
         return render_template(
             "admin/seminars/page.html", seminar=seminar, fill=seminar_queries.seminar_fill(seminar),
             entries=seminar_queries.audit_log(seminar), now=utcnow(), confirm_form=ConfirmForm(),
-            editable=editing.editable_sessions(seminar, utcnow()), refusal=refused.message), 409
+            editable=editing.editable_sessions(seminar, utcnow()), refusal=refused.message,
+            warnings=page_warnings(seminar)), 409
     db.session.commit()
     flash(_("The seminar is published: it is in the catalogue and open for registration."), "success")
     return redirect(url_for(".seminar", seminar_id=seminar.id))
