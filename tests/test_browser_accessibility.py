@@ -6,8 +6,11 @@ the states a page is seen in: forms with their errors shown, the page after a re
 error pages. axe-core (the copy axe-playwright-python ships) runs in Debian's Chromium against the
 real app over HTTP, with the strict Content-Security-Policy on.
 
-One browser and one seeded database serve the whole module; each (language, width) gets one
-browser context that walks every page in turn, so a failure lists every problem at once.
+Speed (the whole suite has a few minutes on two cores): one browser and one seeded database serve
+the module; the four languages walk at the same time, each in a browser context of its own, and
+check every page at 360 px and again at 1280 px after resizing the window (one load, two checks).
+The walk runs once, in a module fixture; a test per (language, width) reports what it found, so a
+failure lists every problem of that language and width at once.
 """
 from __future__ import annotations
 
