@@ -18,6 +18,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from booking.accounts.services import create_user
 from booking.associations import services as associations
 from booking.associations.services import ContactDetails
 from booking.extensions import db
@@ -34,6 +35,7 @@ from tests.browser import (  # noqa: F401  (fixtures are used by name)
 from tests.factories import make_applicant, make_association, make_registration, make_seminar, make_topic, now
 
 PHONE = {"width": 360, "height": 740}
+STAFF_EMAIL, STAFF_PASSWORD = "koordination@stadt.example", "ein langes Passwort"
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -58,8 +60,9 @@ def objects(module_app):
         members = associations.register_group(
             seminar, ContactDetails("Aylin", "Kaya", "vorstand@verein.example"),
             [make_applicant(first_name="Gül", email="gul@example.net")], association)
+        create_user(STAFF_EMAIL, role="coordinator", display_name="Koordination", password=STAFF_PASSWORD)
         db.session.commit()
-        return {"manage_token": registrations.manage_token(leyla),
+        return {"manage_token": registrations.manage_token(leyla), "registration_id": leyla.id,
                 "contact_token": associations.contact_token(members[0].registered_by)}
 
 
@@ -340,5 +343,23 @@ def test_arabic_pages_are_mirrored_on_a_phone(module_live_server, browser, objec
         summary = page.locator(".error-summary ul")
         assert summary.evaluate("el => parseFloat(getComputedStyle(el).paddingRight)") > 0
         assert summary.evaluate("el => parseFloat(getComputedStyle(el).paddingLeft)") == 0
+    finally:
+        context.close()
+
+
+def test_signs_that_point_a_direction_are_flipped_in_arabic(module_live_server, browser, objects):
+    """The "›" between breadcrumb links points the way the page reads: to the left in Arabic."""
+    context, page = open_page(browser, viewport=PHONE)
+    try:
+        # (the login starts a fresh session, so the page after it asks for its language again)
+        page.goto(module_live_server(f"/admin/login?next=/admin/registrations/{objects['registration_id']}%3Flang%3Dar"))
+        page.fill("#email", STAFF_EMAIL)
+        page.fill("#password", STAFF_PASSWORD)
+        with page.expect_navigation():
+            page.locator("main form [type=submit]").click()
+        sign = page.locator(".breadcrumb .direction-sign")
+        assert sign.evaluate("el => getComputedStyle(el).transform") == "matrix(-1, 0, 0, 1, 0, 0)"
+        page.goto(module_live_server(f"/admin/registrations/{objects['registration_id']}?lang=en"))
+        assert sign.evaluate("el => getComputedStyle(el).transform") == "none"
     finally:
         context.close()
