@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -115,3 +116,42 @@ def phone_page(browser, live_server):
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+# --- one app for a whole module ---------------------------------------------------------------------
+
+def _module_database_url(tmp_path) -> str:
+    from config import database_url
+
+    url = os.environ.get("TEST_DATABASE_URL")
+    return database_url(url) if url else f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@contextmanager
+def app_for_module(tmp_path, **overrides):
+    """An app with a fresh database, built as conftest's `app` fixture builds it, for a module whose
+    tests share one seeded database (each test adds only rows that no other test of it counts).
+
+    Use it in a module-scoped fixture: `with app_for_module(tmp_path_factory.mktemp("db")) as app:`.
+    """
+    from booking import create_app
+    from booking.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _module_database_url(tmp_path), **overrides})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_live_server(module_app):
+    """The module's app (a `module_app` fixture the module defines) served once for all its tests."""
+    with LiveServer(module_app) as server:
+        yield server

@@ -80,3 +80,23 @@ def test_the_default_language_must_be_offered(tmp_path):
     with pytest.raises(RuntimeError, match="BOOKING_DEFAULT_LOCALE"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite'}",
                     "BOOKING_LANGUAGES": "tr,en", "BABEL_DEFAULT_LOCALE": "de"})
+
+
+def test_logging_in_and_out_keeps_the_chosen_language(app):
+    from booking.accounts.models import Role
+    from booking.accounts.services import create_user
+
+    from tests.factories import csrf_token
+
+    with app.app_context():
+        create_user("koordination@stadt.example", role=Role.COORDINATOR, display_name="Koordination",
+                    password="ein langes Passwort")
+        db.session.commit()
+    client = app.test_client()
+    client.get("/admin/login?lang=tr")
+    response = client.post("/admin/login", data={"email": "koordination@stadt.example", "password": "ein langes Passwort",
+                                                 "csrf_token": csrf_token(client, "/admin/login")})
+    assert response.status_code == 302
+    assert 'lang="tr"' in html_tag(client.get(response.location))
+    response = client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert 'lang="tr"' in html_tag(client.get(response.location))

@@ -70,6 +70,15 @@ def check_idle_timeout():
     return None
 
 
+
+def fresh_session() -> None:
+    """Start a new session at a login or logout (no state carries over from before), keeping only
+    the language the visitor chose: the pages after it stay in that language."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+
 @bp.route("/login", methods=["GET", "POST"])
 @ratelimits.login
 def login():
@@ -80,7 +89,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             db.session.commit()
-            session.clear()  # a fresh session: nothing from before the login carries over
+            fresh_session()  # nothing from before the login carries over, but the language
             login_user(user)
             session[SEEN_KEY] = int(utcnow().timestamp())
             log.info("user %s logged in", user.id)
@@ -96,7 +105,7 @@ def logout():
     if current_user.is_authenticated:
         log.info("user %s logged out", current_user.id)
     logout_user()
-    session.clear()
+    fresh_session()
     flash(_("You are logged out."), "success")
     return redirect(url_for("accounts.login"))
 
@@ -146,7 +155,7 @@ def _link_page(purpose: LinkPurpose, token: str):
     if form.validate_on_submit():
         services.set_password_from_link(user, form.new_password.data, purpose=purpose)
         db.session.commit()
-        session.clear()
+        fresh_session()
         login_user(user)
         session[SEEN_KEY] = int(utcnow().timestamp())
         log.info("user %s set a password through a %s link", user.id, purpose.value)
