@@ -8,13 +8,14 @@ import pytest
 
 from booking.accounts.models import Role
 from booking.accounts.services import create_user
+from booking import documents
 from booking.documents import rendering
 from booking.extensions import db
 from booking.registrations import services as registrations
 from booking.registrations.models import RegistrationStatus
 
 from tests.factories import make_association, make_registration, make_seminar, utc
-from tests.pdf_text import nfkc, page_count, text_lines
+from tests.pdf_text import glyph_lines, nfkc, page_count, read_right_to_left, text_lines
 from tests.test_admin_access import PASSWORD, log_in
 
 FORMULA = '=HYPERLINK("evil.example";"Klick")'
@@ -127,8 +128,8 @@ def test_the_page_shows_the_same_sheet_to_print(client, staff, seminar):
     assert "Sign-in sheet" in page
     assert sheet_url(seminar, pdf=True) in page
     assert 'href="/static/css/documents.css"' in page
-    names = ["<bdi>Acar</bdi>, <bdi>Zeynep</bdi>", "<bdi>Formel</bdi>, <bdi>=HYPERLINK(&#34;evil.example&#34;;&#34;Klick&#34;)</bdi>",
-             "<bdi>İnce</bdi>, <bdi>Şule Çağlar</bdi>"]
+    names = ["<bdi>Acar, Zeynep</bdi>", "<bdi>Formel, =HYPERLINK(&#34;evil.example&#34;;&#34;Klick&#34;)</bdi>",
+             "<bdi>İnce, Şule Çağlar</bdi>"]
     positions = [page.index(name) for name in names]
     assert positions == sorted(positions)
     for absent in ("Storniert", "Wartend", "Anders"):
@@ -187,3 +188,21 @@ def test_documents_fetch_nothing_from_elsewhere(app):
             rendering.refuse_fetching("file:///etc/passwd")
         pdf = rendering.html_to_pdf('<p>Hallo</p><img src="file:///etc/hostname"><img src="http://127.0.0.1:9/x.png">')
     assert text_lines(pdf) == ["Hallo"]
+
+
+def test_an_arabic_name_on_the_sheet_reads_last_name_first_from_the_right(app):
+    with app.test_request_context("/?lang=en"):
+        seminar = make_seminar(1, title="Vereinsrecht kompakt")
+        make_registration(seminar, None, first_name="ليلى", last_name="العلي")
+        make_registration(seminar, None, first_name="Ahmet", last_name="Öztürk")
+        db.session.commit()
+        pdf = documents.sign_in_sheet_pdf(documents.sign_in_sheet(seminar.sessions[0]), language="en")
+
+    rows = [line for line in glyph_lines(pdf) if any("Arabic" in glyph.font for glyph in line)]
+    assert len(rows) == 1
+    # the row holds its number (2: Arabic letters sort after Latin ones) and the name, which read
+    # from the right is the last name, a comma and the first name
+    assert [glyph.text for glyph in rows[0] if glyph.text.isdigit()] == ["2"]
+    name = [glyph for glyph in rows[0] if not glyph.text.isdigit()]
+    assert read_right_to_left(name) == "العلي, ليلى"
+    assert "1 Öztürk, Ahmet" in text_lines(pdf)
