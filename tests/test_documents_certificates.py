@@ -130,3 +130,18 @@ def test_many_sessions_still_fit_on_one_page(certificate):
 
     assert page_count(pdf) == 1
     assert "Sessions attended: 24 of 24" in lines
+
+
+def test_certificates_are_made_outside_a_request_too(app):
+    """A job (a ZIP of all certificates, say) has an application context but no request."""
+    with app.app_context():
+        seminar = make_seminar(weekly(2), title="Öffentlichkeitsarbeit")
+        registration = make_registration(seminar, None, first_name="Şule Çağlar", last_name="İnce",
+                                         preferred_language="tr")
+        db.session.commit()
+        pdf = certificate_pdf(registration, seminar.sessions, language="tr", issued_on=date(2027, 3, 20))
+
+    lines = text_lines(pdf)
+    assert page_count(pdf) == 1
+    assert "Şule Çağlar İnce" in lines
+    assert "20 Mar 2027 Cmt" in lines  # the date of issue, in Turkish
