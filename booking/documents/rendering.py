@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # In this order in every document's font-family (documents.css says the same; a test compares).
 FONT_FAMILIES = ("Noto Sans", "Noto Sans Arabic", "DejaVu Sans")
+# The ones a document must find; DejaVu Sans only stands in where they are missing.
+REQUIRED_FONT_FAMILIES = FONT_FAMILIES[:2]
 STYLESHEET = Path("css") / "documents.css"  # under the app's static folder
 
 
@@ -66,11 +68,11 @@ def installed_families() -> frozenset[str] | None:
 
 
 def missing_fonts() -> list[str]:
-    """Font families of FONT_FAMILIES this machine lacks (README: "Sign-in sheets and certificates")."""
+    """Required font families this machine lacks (README: "Sign-in sheets and certificates")."""
     families = installed_families()
     if families is None:
-        return list(FONT_FAMILIES)
-    return [family for family in FONT_FAMILIES if family not in families]
+        return list(REQUIRED_FONT_FAMILIES)
+    return [family for family in REQUIRED_FONT_FAMILIES if family not in families]
 
 
 def html_to_pdf(html: str) -> bytes:
