@@ -39,6 +39,11 @@ class Config:
 
     BOOKING_TIMEZONE = os.environ.get("BOOKING_TIMEZONE", "Europe/Berlin")
     BOOKING_OFFICE_NAME = os.environ.get("BOOKING_OFFICE_NAME", "Integration Office")
+    # Printed on every sign-in sheet, e.g. "Gefördert durch das Land Hessen" (empty: no such line).
+    BOOKING_FUNDER_LINE = os.environ.get("BOOKING_FUNDER_LINE", "")
+    # Under the signature rule of certificates, e.g. "Dr. Jana Beispiel, Leiterin des Integrationsbüros"
+    # (empty: the office's name).
+    BOOKING_CERTIFICATE_SIGNATURE = os.environ.get("BOOKING_CERTIFICATE_SIGNATURE", "")
     BOOKING_MAIL_SENDER = os.environ.get("BOOKING_MAIL_SENDER", "seminars@example.org")
     # The office's privacy notice texts (<lang>.md); empty: instance/privacy/, else the shipped ones.
     BOOKING_PRIVACY_NOTICE_DIR = os.environ.get("BOOKING_PRIVACY_NOTICE_DIR", "")

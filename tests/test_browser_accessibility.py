@@ -221,6 +221,8 @@ PAGES = [
     Visit("cancel seminar", "admin.seminar_cancel", lambda o: f"/admin/seminars/{o['seminar_id']}/cancel"),
     Visit("cancel session", "admin.session_cancel",
           lambda o: f"/admin/seminars/{o['seminar_id']}/sessions/{o['session_id']}/cancel"),
+    Visit("sign-in sheet", "admin.sign_in_sheet",
+          lambda o: f"/admin/seminars/{o['seminar_id']}/sessions/{o['session_id']}/sign-in-sheet"),
     Visit("duplicate seminar", "admin.seminar_duplicate", lambda o: f"/admin/seminars/{o['seminar_id']}/duplicate"),
     Visit("delete draft", "admin.seminar_delete", lambda o: f"/admin/seminars/{o['draft_id']}/delete"),
     Visit("topics", "admin.topics", lambda o: "/admin/topics"),
@@ -259,6 +261,7 @@ NOT_HTML = {
     "admin.email_html": "an email's HTML part as it was sent, not a page of the site: served with a CSP sandbox "
                         "that lets no script run, so axe cannot run in it (it is framed on the email's page)",
     "public.favicon": "the site's icon (SVG)",
+    "admin.sign_in_sheet_pdf": "a PDF (the sign-in sheet's page is visited above)",
     "public.short_link": "only redirects (302) to the seminar page, visited above",
 }
 
