@@ -5,3 +5,4 @@ from .registrations.models import Registration  # noqa: F401
 from .seminars.models import Seminar, Session, Topic  # noqa: F401
 from .mail.models import DeliveryAttempt, OutboxMessage  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
+from .attendance.models import Attendance  # noqa: F401

@@ -225,6 +225,8 @@ PAGES = [
           lambda o: f"/admin/seminars/{o['seminar_id']}/sessions/{o['session_id']}/sign-in-sheet"),
     Visit("duplicate seminar", "admin.seminar_duplicate", lambda o: f"/admin/seminars/{o['seminar_id']}/duplicate"),
     Visit("delete draft", "admin.seminar_delete", lambda o: f"/admin/seminars/{o['draft_id']}/delete"),
+    Visit("attendance list", "admin.session_attendance",
+          lambda o: f"/admin/seminars/{o['seminar_id']}/sessions/{o['session_id']}/attendance"),
     Visit("topics", "admin.topics", lambda o: "/admin/topics"),
     Visit("registrations", "admin.seminar_registrations_page",
           lambda o: f"/admin/seminars/{o['seminar_id']}/registrations"),

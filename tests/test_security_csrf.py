@@ -148,6 +148,11 @@ ROUTES: dict[str, Route] = {
     "admin.seminar_duplicate": Route(lambda o: {"seminar_id": o["seminar_id"]}, {"weeks": "52"},
                                      (400, CSRF_PAGE), logged_in=True),
     "admin.seminar_delete": Route(lambda o: {"seminar_id": o["spare_draft_id"]}, {}, (400, CSRF_PAGE), logged_in=True),
+    # ticking a participant on a session's attendance list (booking/admin/attendance.py)
+    "admin.record_attendance": Route(
+        lambda o: {"seminar_id": o["seminar_id"], "session_id": o["session_id"], "registration_id": o["registration_id"]},
+        {"status": "present"}, (400, CSRF_PAGE),
+        page=lambda o: f"/admin/seminars/{o['seminar_id']}/sessions/{o['session_id']}/attendance", logged_in=True),
     "admin.topics": Route(lambda o: {}, {"name": "Digitales"}, (400, CSRF_PAGE), logged_in=True),
     "admin.topic_rename": Route(lambda o: {"topic_id": o["topic_id"]}, {"name": "Vereinsrecht neu"},
                                 (400, CSRF_PAGE), page=lambda o: "/admin/topics", logged_in=True),
@@ -188,7 +193,7 @@ def objects(app):
         accepting = create_user("annimmt@stadt.example", role="trainer", display_name="Nimmt an")
         db.session.commit()
         expires = utcnow() + timedelta(hours=1)
-        return {"seminar_id": seminar.id, "topic_id": seminar.topic_id,
+        return {"seminar_id": seminar.id, "topic_id": seminar.topic_id, "session_id": seminar.sessions[0].id,
                 "draft_id": draft.id, "draft_session_id": draft.sessions[0].id, "unused_topic_id": unused_topic.id,
                 "spare_draft_id": spare_draft.id, "other_id": other.id, "other_session_id": other.sessions[0].id,
                 "doomed_id": doomed.id,

@@ -47,6 +47,11 @@ def can_see_scheduling_warnings(user=None) -> bool:
     return can_manage(user)
 
 
+def can_record_attendance(seminar, user=None) -> bool:
+    """Tick a session's attendance list: a coordinator, or the seminar's trainer (in the room)."""
+    return can_view_seminar(seminar, user)
+
+
 def coordinator_required(view):
     """For views that change things or show everything: 403 for a trainer."""
     @wraps(view)

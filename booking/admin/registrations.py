@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from .. import audit
+from ..attendance import services as attendance
 from ..associations import services as associations
 from ..database import utcnow
 from ..extensions import db
@@ -103,7 +104,8 @@ def seminar_registrations_page(seminar_id: str):
     filter_args = {name: request.args[name] for name in ("status", "association", "needs", "sort", "order")
                    if request.args.get(name)}
     return render_template("admin/registrations/list.html", seminar=seminar, form=form, listing=listing,
-                           filter_args=filter_args)
+                           filter_args=filter_args,
+                           no_shows=attendance.no_show_marks([row.registration for row in listing.rows]))
 
 
 def _download(seminar: Seminar, body: bytes, extension: str, mimetype: str):
@@ -153,6 +155,7 @@ def registration_page(registration_id: str):
         entries=audit.entries_for(registration=registration),
         promote_form=PromoteForm(), resend_form=ResendForm(key=new_request_key()),
         can_cancel=registration.can_cancel(), places_left=registrations.places_left(registration.seminar),
+        no_shows=attendance.no_show_marks([registration]),
     )
 
 

@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from ..associations.services import all_associations
+from ..attendance import services as attendance
 from ..database import utcnow
 from ..extensions import db
 from ..inputs import parse_id
@@ -92,6 +93,7 @@ def seminar(seminar_id: str):
         "admin/seminars/page.html", seminar=seminar, fill=seminar_queries.seminar_fill(seminar),
         entries=seminar_queries.audit_log(seminar), now=utcnow(), confirm_form=ConfirmForm(),
         editable=editing.editable_sessions(seminar, utcnow()), warnings=page_warnings(seminar),
+        attendance=attendance.seminar_attendance(seminar, now=utcnow()),
     )
 
 

@@ -1,0 +1,1 @@
+"""Attendance: who came to which session, who completed a seminar, and who did not come unexcused."""
