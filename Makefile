@@ -88,11 +88,11 @@ screenshots: system-packages install translations
 	$(BIN)/python docs/screenshots.py
 
 # Every user-facing string, from code, pages and emails, into the template (messages.pot) and from
-# there into each language's catalogue: new strings arrive untranslated, changed ones marked fuzzy.
+# there into each language's catalogue: new and changed strings arrive untranslated.
 # tests/test_languages_catalogues.py fails until each of them is translated.
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file -w 120 -o booking/translations/messages.pot .
-	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations -w 120 --ignore-obsolete
+	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations -w 120 --ignore-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info tests/interop/node_modules booking/translations/*/LC_MESSAGES/*.mo
