@@ -11,7 +11,8 @@ through the contact, and the contact gets one email per event, not one per membe
   contact's link and the contact's calendar feed; no confirmation, no waiting-list email and no
   calendar invitations per member (the feed carries their sessions);
 - a place from the waiting list: one PROMOTION email naming the member (it happens to one person
-  at a time, and it is news the contact must pass on), again without invitations;
+  at a time, and it is news the contact must pass on), again without invitations; likewise a
+  late place offered to the member (OFFER) and its end (OFFER_EXPIRED);
 - a session moved or cancelled, the seminar cancelled, a reminder: one MEMBERS_UPDATE per
   contact listing their members concerned;
 - a cancellation (made through the contact's link): its confirmation naming the member.
@@ -205,6 +206,20 @@ def registration_waitlisted(registration: Registration) -> None:
     if through_contact(registration):
         return
     record(MessageKind.WAITLISTED, registration)
+
+
+def place_offered(registration: Registration) -> OutboxMessage:
+    """A late place offered to someone on the waiting list: the email with the deadline and the
+    personal link, where they accept or decline. A member without an address: to their contact,
+    who answers through the member's link."""
+    return record(MessageKind.OFFER, registration,
+                  facts={"expires_at": registration.offer_expires_at.isoformat()})
+
+
+def offer_expired(registration: Registration) -> OutboxMessage:
+    """The place offered was not accepted in time: it went to the next person, and the registration ended."""
+    return record(MessageKind.OFFER_EXPIRED, registration,
+                  facts={"expires_at": registration.offer_expires_at.isoformat()})
 
 
 def registration_cancelled(registration: Registration, *, was_confirmed: bool, by_office: bool = False,
