@@ -392,3 +392,11 @@ def test_concurrent_answers_and_expiry_never_exceed_capacity(app):
         assert offered.status in (RegistrationStatus.CONFIRMED, RegistrationStatus.CANCELLED)
         newcomers = db.session.scalars(db.select(Registration).where(Registration.email.like("rush%"))).all()
         assert all(r.status == RegistrationStatus.WAITLISTED for r in newcomers)
+
+
+def test_the_office_sees_the_offer_and_can_send_it_again(late):
+    seminar, holder, first, second = late
+    services.cancel_registration(holder)
+    assert services.resend_emails(first, key="again1") == 1
+    assert kinds(first)[-1] == MessageKind.OFFER
+    assert services.resend_emails(first, key="again1") == 0  # a double click sends once

@@ -247,7 +247,8 @@ def resend(registration: Registration, *, key: str, now: datetime | None = None)
 
     `key` names this one request to resend (the same key twice records nothing new: a form sent
     twice does not send twice). A place: the confirmation and an invitation per session still to
-    come (the same event and sequence, so a calendar keeps one entry); the waiting list: its email.
+    come (the same event and sequence, so a calendar keeps one entry); the waiting list: its email
+    (with an open offer: the offer).
     A member without an address: the confirmation to their contact, without invitations (the
     contact's calendar feed carries their sessions). Returns the rows recorded now.
     """
@@ -267,6 +268,9 @@ def resend(registration: Registration, *, key: str, now: datetime | None = None)
         if not through_contact(registration):
             for session in _upcoming_sessions(registration.seminar, now):
                 add(MessageKind.INVITATION, session, revision=session.revision, facts={"sequence": session.revision})
+    elif registration.has_open_offer:
+        # the place offered, with its deadline: what the person must answer now
+        add(MessageKind.OFFER, facts={"expires_at": registration.offer_expires_at.isoformat()})
     elif registration.status == RegistrationStatus.WAITLISTED:
         add(MessageKind.WAITLISTED)
     return recorded
