@@ -400,3 +400,19 @@ def test_the_office_sees_the_offer_and_can_send_it_again(late):
     assert services.resend_emails(first, key="again1") == 1
     assert kinds(first)[-1] == MessageKind.OFFER
     assert services.resend_emails(first, key="again1") == 0  # a double click sends once
+
+
+def test_the_workspace_shows_the_open_offer_and_the_coming(late, client):
+    from booking.accounts.models import Role
+    from booking.accounts.services import create_user
+
+    from tests.test_admin_access import PASSWORD, log_in
+
+    seminar, holder, first, second = late
+    create_user("koordination@stadt.example", role=Role.COORDINATOR, display_name="Koordination", password=PASSWORD)
+    services.cancel_registration(holder)
+    db.session.commit()
+    log_in(client, "koordination@stadt.example")
+    page = client.get(f"/admin/registrations/{first.id}").get_data(as_text=True)
+    assert "Late place offered" in page and "open: the place is held" in page
+    assert "The offer of the place, with its deadline." in page
