@@ -118,7 +118,7 @@ def test_an_offer_moves_on_after_its_deadline_with_the_workers_pass(late, smtp_s
     assert second.offer_expires_at == db.session.get(Seminar, seminar_id).first_start < later + timedelta(hours=24)
     assert kinds(first)[-1] == MessageKind.OFFER_EXPIRED
     assert kinds(second)[-1] == MessageKind.OFFER
-    assert len(sent_to(smtp_server, "first@example.net", "The place offered to you has gone to the next person")) == 1
+    assert len(sent_to(smtp_server, "first@example.net", "The place offered to you has been passed on")) == 1
     assert len(sent_to(smtp_server, "second@example.net", "A place for you:")) == 1
     assert_capacity_holds(db.session.get(Seminar, seminar_id))
 

@@ -79,7 +79,7 @@ def _subject(message: OutboxMessage) -> str:
             return _("A place for you: %(title)s – please answer by %(deadline)s", title=seminar.title,
                      deadline=datetime_short(_deadline(message)))
         case MessageKind.OFFER_EXPIRED:
-            return _("The place offered to you has gone to the next person: %(title)s", title=seminar.title)
+            return _("The place offered to you has been passed on: %(title)s", title=seminar.title)
         case MessageKind.OFFICE_MESSAGE:
             # the office's own words, as written
             return message.facts.get("subject") or _("A message about %(title)s", title=seminar.title)
@@ -103,7 +103,7 @@ def _subject_about(message: OutboxMessage, person: str) -> str:
             return _("A place for %(person)s: %(title)s – please answer by %(deadline)s", person=person,
                      title=title, deadline=datetime_short(_deadline(message)))
         case MessageKind.OFFER_EXPIRED:
-            return _("The place offered to %(person)s has gone to the next person: %(title)s", person=person,
+            return _("The place offered to %(person)s has been passed on: %(title)s", person=person,
                      title=title)
     # the contact may get the same kind of email for several members: say whose it is up front
     return _("For %(name)s: %(subject)s", name=person, subject=_subject(message))

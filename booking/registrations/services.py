@@ -525,8 +525,7 @@ def accept_offer(registration: Registration, *, now: datetime | None = None) -> 
     if not registration.has_open_offer:
         raise OfferRefused(NO_OFFER_MESSAGE)
     if not registration.can_accept_offer(now):
-        raise OfferRefused(_l("The time to accept this place has run out: it goes to the next person on the "
-                              "waiting list."))
+        raise OfferRefused(_l("The time to accept this place has run out: the place is passed on."))
     reason = seminar.closed_reason(now)
     if reason in (ClosedReason.CANCELLED, ClosedReason.OVER):
         raise OfferRefused(CLOSED_MESSAGES[reason])
