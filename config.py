@@ -52,6 +52,10 @@ class Config:
     BOOKING_SCHOOL_HOLIDAYS_FILE = os.environ.get("BOOKING_SCHOOL_HOLIDAYS_FILE", "")
     BOOKING_GROUP_MAX = int(os.environ.get("BOOKING_GROUP_MAX", "10"))
     BOOKING_REMINDER_OFFSETS = os.environ.get("BOOKING_REMINDER_OFFSETS", "48h,3h")
+    # A place that frees up less than this many hours before a seminar's first session is offered
+    # to the waiting list (accept within BOOKING_OFFER_HOURS, never past the start), not given silently.
+    BOOKING_OFFER_CUTOFF_HOURS = float(os.environ.get("BOOKING_OFFER_CUTOFF_HOURS", "72"))
+    BOOKING_OFFER_HOURS = float(os.environ.get("BOOKING_OFFER_HOURS", "24"))
     BOOKING_BASE_URL = os.environ.get("BOOKING_BASE_URL", "http://127.0.0.1:5000")
     # How many proxies in front (e.g. 1 for a TLS proxy before gunicorn) whose X-Forwarded-For/-Proto count.
     BOOKING_PROXY_HOPS = int(os.environ.get("BOOKING_PROXY_HOPS", "0"))

@@ -85,6 +85,14 @@ ROUTES: dict[str, Route] = {
         lambda o: {"token": o["manage_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
     "public.delete_data": Route(
         lambda o: {"token": o["manage_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
+    # the reminder's two links (a page with a button each), and the answer to a late place offered
+    "public.confirm_coming": Route(
+        lambda o: {"token": o["coming_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
+    "public.release_place": Route(
+        lambda o: {"token": o["release_token"]}, {"submit": "1"}, (400, CSRF_PAGE)),
+    "public.answer_offer": Route(
+        lambda o: {"token": o["offer_token"]}, {"accept": "1"}, (400, CSRF_PAGE),
+        page=lambda o: f"/registrations/{o['offer_token']}"),
     "public.lost_link": Route(
         lambda o: {}, {"email": "leyla@example.net"}, (400, CSRF_PAGE)),
     "associations.group": Route(
@@ -187,6 +195,15 @@ def objects(app):
         make_registration(full_seminar, members[0].association, email="platz@example.net")
         waitlisted = make_registration(full_seminar, members[0].association, email="wartet@example.net")
         db.session.commit()
+        reminded = make_seminar()
+        coming = make_registration(reminded, email="kommt@example.net")
+        releasing = make_registration(reminded, email="gibt.ab@example.net")
+        # a late place: the seminar starts in 30 hours, its one place frees, the next is offered it
+        late = make_seminar(sessions=[(utcnow() + timedelta(hours=30), utcnow() + timedelta(hours=32))], capacity=1)
+        late_holder = make_registration(late, email="frei@example.net")
+        offered = make_registration(late, email="angebot@example.net")
+        registrations.cancel_registration(late_holder)
+        db.session.commit()
         trainer = create_user("trainerin@stadt.example", role="trainer", display_name="Trainerin",
                               password=STAFF_PASSWORD)
         invited = create_user("eingeladen@stadt.example", role="trainer", display_name="Eingeladen")
@@ -198,6 +215,9 @@ def objects(app):
                 "spare_draft_id": spare_draft.id, "other_id": other.id, "other_session_id": other.sessions[0].id,
                 "doomed_id": doomed.id,
                 "slug": seminar.slug, "manage_token": registrations.manage_token(registration),
+                "coming_token": registrations.coming_token(coming),
+                "release_token": registrations.release_token(releasing),
+                "offer_token": registrations.manage_token(offered),
                 "registration_id": registration.id, "waitlisted_id": waitlisted.id, "cancel_id": to_cancel.id,
                 "trainer_id": trainer.id, "invited_id": invited.id,
                 "reset_token": make_link_token(LinkPurpose.PASSWORD_RESET, trainer, token_version=trainer.token_version,

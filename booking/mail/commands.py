@@ -18,7 +18,7 @@ from .services import RetryRefused, retry_message
 @click.option("--interval", type=float, default=None,
               help="Seconds between passes when running continuously (default: BOOKING_WORKER_INTERVAL).")
 def worker_command(once, interval):
-    """Send the emails waiting in the outbox and schedule reminders.
+    """Send the emails waiting in the outbox, schedule reminders, and end late-place offers past their deadline.
 
     Runs until stopped (Ctrl+C). Several workers may run at once on PostgreSQL; none sends a
     message twice. Without MAIL_SERVER, emails are logged instead of sent.

@@ -166,6 +166,9 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
     elif kind == MessageKind.WAITLISTED:
         if registration.status != RegistrationStatus.WAITLISTED:
             return "the registration left the waiting list before this went out"
+    elif kind == MessageKind.OFFER:
+        if not registration.can_accept_offer(now):
+            return "the offer was answered or ran out before this went out"
     elif kind == MessageKind.OFFICE_MESSAGE:
         if registration.status == RegistrationStatus.CANCELLED:
             return "the registration was cancelled before this went out"
@@ -525,15 +528,17 @@ def _dispatch_one(message_id: int, transport: Transport, now: datetime) -> str |
         return _record_failure(message_id, exc, accepted=progress.accepted, now=now)
 
 
-def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> None:
-    """Deliver forever (or one pass with `once`); also schedules reminders each pass.
+def run_worker(*, once: bool = False, interval: float = 10.0, echo=print, now: datetime | None = None) -> None:
+    """Deliver forever (or one pass with `once`); also ends late-place offers past their deadline
+    and schedules reminders each pass.
 
     Running forever, a pass that fails as a whole (the database is away) is logged and the
-    next one follows after `interval`; with `once` the error ends the command.
+    next one follows after `interval`; with `once` the error ends the command. `now` fixes the
+    clock of every pass (tests); by default each step reads the time itself.
     """
     while True:
         try:
-            _one_pass(echo)
+            _one_pass(echo, now)
         except Exception as exc:
             db.session.rollback()
             db.session.remove()
@@ -546,7 +551,26 @@ def run_worker(*, once: bool = False, interval: float = 10.0, echo=print) -> Non
         time.sleep(interval)
 
 
-def _daily_privacy_pass(echo) -> None:
+def _offers_pass(echo, now: datetime | None) -> None:
+    """Offers of late places not accepted by their deadline end, and each place moves on
+    (booking.registrations.services.expire_offers); the emails it records go out in this pass."""
+    from .. import audit
+    from ..registrations.services import expire_offers
+
+    try:
+        begin_write()
+        with audit.acting_as(audit.Actor("worker")):
+            ended = expire_offers(now)
+        db.session.commit()
+    except Exception as exc:  # must not hold up the emails: the offers are looked at again next pass
+        db.session.rollback()
+        log.error("ending offers failed: %s\n%s", _loggable(exc), _traceback_without_values(exc))
+        return
+    if ended:
+        echo(f"offers ended after their deadline: {ended}")
+
+
+def _daily_privacy_pass(echo, now: datetime | None = None) -> None:
     """Once a day (remembered in the audit log, so across restarts too): the retention purge."""
     from .. import audit
     from ..privacy.services import purge_if_due
@@ -554,7 +578,7 @@ def _daily_privacy_pass(echo) -> None:
     try:
         begin_write()
         with audit.acting_as(audit.Actor("worker")):
-            counts = purge_if_due()
+            counts = purge_if_due(now)
         db.session.commit()
     except Exception as exc:  # a failed purge must not hold up the emails: it is tried again next pass
         db.session.rollback()
@@ -564,14 +588,15 @@ def _daily_privacy_pass(echo) -> None:
         echo(f"retention purge: {counts.total} removed")
 
 
-def _one_pass(echo) -> None:
+def _one_pass(echo, now: datetime | None = None) -> None:
     from .reminders import schedule_reminders
 
-    _daily_privacy_pass(echo)
-    scheduled = schedule_reminders()
+    _daily_privacy_pass(echo, now)
+    _offers_pass(echo, now)
+    scheduled = schedule_reminders(now)
     db.session.commit()
     while True:  # a backlog goes out in batches until nothing is due
-        result = dispatch_pending()
+        result = dispatch_pending(now)
         db.session.remove()
         if result.handled or scheduled:
             echo(f"reminders scheduled: {scheduled}; sent: {result.sent}, retried: {result.retried}, "

@@ -24,6 +24,8 @@ class MessageKind(enum.StrEnum):
     REGISTRATION_CANCELLED = "registration_cancelled"  # the participant's own cancellation, confirmed
     SEMINAR_CANCELLED = "seminar_cancelled"
     REMINDER = "reminder"
+    OFFER = "offer"  # a late place offered to someone on the waiting list (facts: expires_at)
+    OFFER_EXPIRED = "offer_expired"  # ... not accepted in time: it went on, the registration ended
     # to an association contact, not about one registration:
     GROUP_REGISTERED = "group_registered"  # the people just registered, and the contact's link
     LINKS = "links"  # every personal link of an address again, asked for on the "lost your link?" page

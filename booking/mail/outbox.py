@@ -11,7 +11,8 @@ through the contact, and the contact gets one email per event, not one per membe
   contact's link and the contact's calendar feed; no confirmation, no waiting-list email and no
   calendar invitations per member (the feed carries their sessions);
 - a place from the waiting list: one PROMOTION email naming the member (it happens to one person
-  at a time, and it is news the contact must pass on), again without invitations;
+  at a time, and it is news the contact must pass on), again without invitations; likewise a
+  late place offered to the member (OFFER) and its end (OFFER_EXPIRED);
 - a session moved or cancelled, the seminar cancelled, a reminder: one MEMBERS_UPDATE per
   contact listing their members concerned;
 - a cancellation (made through the contact's link): its confirmation naming the member.
@@ -207,6 +208,20 @@ def registration_waitlisted(registration: Registration) -> None:
     record(MessageKind.WAITLISTED, registration)
 
 
+def place_offered(registration: Registration) -> OutboxMessage:
+    """A late place offered to someone on the waiting list: the email with the deadline and the
+    personal link, where they accept or decline. A member without an address: to their contact,
+    who answers through the member's link."""
+    return record(MessageKind.OFFER, registration,
+                  facts={"expires_at": registration.offer_expires_at.isoformat()})
+
+
+def offer_expired(registration: Registration) -> OutboxMessage:
+    """The place offered was not accepted in time: it went to the next person, and the registration ended."""
+    return record(MessageKind.OFFER_EXPIRED, registration,
+                  facts={"expires_at": registration.offer_expires_at.isoformat()})
+
+
 def registration_cancelled(registration: Registration, *, was_confirmed: bool, by_office: bool = False,
                            note: str | None = None, now: datetime | None = None) -> None:
     """The registration was cancelled: a confirmation of that and, for a place, a CANCEL per session.
@@ -232,7 +247,8 @@ def resend(registration: Registration, *, key: str, now: datetime | None = None)
 
     `key` names this one request to resend (the same key twice records nothing new: a form sent
     twice does not send twice). A place: the confirmation and an invitation per session still to
-    come (the same event and sequence, so a calendar keeps one entry); the waiting list: its email.
+    come (the same event and sequence, so a calendar keeps one entry); the waiting list: its email
+    (with an open offer: the offer).
     A member without an address: the confirmation to their contact, without invitations (the
     contact's calendar feed carries their sessions). Returns the rows recorded now.
     """
@@ -252,6 +268,9 @@ def resend(registration: Registration, *, key: str, now: datetime | None = None)
         if not through_contact(registration):
             for session in _upcoming_sessions(registration.seminar, now):
                 add(MessageKind.INVITATION, session, revision=session.revision, facts={"sequence": session.revision})
+    elif registration.has_open_offer:
+        # the place offered, with its deadline: what the person must answer now
+        add(MessageKind.OFFER, facts={"expires_at": registration.offer_expires_at.isoformat()})
     elif registration.status == RegistrationStatus.WAITLISTED:
         add(MessageKind.WAITLISTED)
     return recorded

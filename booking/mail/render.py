@@ -16,10 +16,10 @@ from ..accounts.models import ROLE_LABELS
 from ..associations.services import contact_token
 from ..calendar import ics
 from ..extensions import db
-from ..formatting import session_when
+from ..formatting import datetime_short, session_when
 from ..languages import interface_language_or_default
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
-from ..registrations.services import manage_token, waitlist_position
+from ..registrations.services import coming_token, manage_token, release_token, waitlist_position
 from ..seminars.models import Seminar
 from .models import CALENDAR_KINDS, CONTACT_KINDS, STAFF_KINDS, MessageKind, OutboxMessage
 
@@ -75,6 +75,11 @@ def _subject(message: OutboxMessage) -> str:
             return _("Seminar cancelled: %(title)s", title=seminar.title)
         case MessageKind.REMINDER:
             return _("Reminder: %(title)s, %(when)s", title=seminar.title, when=when)
+        case MessageKind.OFFER:
+            return _("A place for you: %(title)s – please answer by %(deadline)s", title=seminar.title,
+                     deadline=datetime_short(_deadline(message)))
+        case MessageKind.OFFER_EXPIRED:
+            return _("The place offered to you has been passed on: %(title)s", title=seminar.title)
         case MessageKind.OFFICE_MESSAGE:
             # the office's own words, as written
             return message.facts.get("subject") or _("A message about %(title)s", title=seminar.title)
@@ -94,6 +99,12 @@ def _subject_about(message: OutboxMessage, person: str) -> str:
             return _("%(person)s is on the waiting list: %(title)s", person=person, title=title)
         case MessageKind.REGISTRATION_CANCELLED:
             return _("The registration of %(person)s is cancelled: %(title)s", person=person, title=title)
+        case MessageKind.OFFER:
+            return _("A place for %(person)s: %(title)s – please answer by %(deadline)s", person=person,
+                     title=title, deadline=datetime_short(_deadline(message)))
+        case MessageKind.OFFER_EXPIRED:
+            return _("The place offered to %(person)s has been passed on: %(title)s", person=person,
+                     title=title)
     # the contact may get the same kind of email for several members: say whose it is up front
     return _("For %(name)s: %(subject)s", name=person, subject=_subject(message))
 
@@ -130,6 +141,20 @@ def _changed(message: OutboxMessage) -> dict | None:
         "new_place": new_place,
         "place_changed": changed.get("place", "") != new_place,
     }
+
+
+def _deadline(message: OutboxMessage) -> datetime | None:
+    """An offer's deadline, as it was when the offer was made."""
+    expires_at = message.facts.get("expires_at")
+    return datetime.fromisoformat(expires_at) if expires_at else None
+
+
+def _first_session_reminder(message: OutboxMessage) -> bool:
+    """A reminder before the seminar's first session: it asks the person to confirm or release the place."""
+    if message.kind != MessageKind.REMINDER or message.session is None:
+        return False
+    scheduled = message.registration.seminar.scheduled_sessions
+    return bool(scheduled) and scheduled[0].id == message.session.id
 
 
 def _language(preferred: str) -> str:
@@ -172,6 +197,13 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             # a member with an address of their own, registered by a contact: they are told who did it
             "registered_by": registration.registered_by if registration.email else None,
             "office_name": current_app.config["BOOKING_OFFICE_NAME"],
+            "deadline": _deadline(message),
+            # the reminder before the first session: "I am coming" and "release my place", one click
+            # each to a page with a button (booking.public.views)
+            "coming_url": url_for("public.confirm_coming", token=coming_token(registration), _external=True)
+            if _first_session_reminder(message) else None,
+            "release_url": url_for("public.release_place", token=release_token(registration), _external=True)
+            if _first_session_reminder(message) else None,
         }
         template = f"emails/{message.kind.value}"
         subject = _subject_about(message, registration.full_name) if on_behalf else _subject(message)

@@ -42,6 +42,8 @@ KIND_LABELS = {
     MessageKind.REGISTRATION_CANCELLED: _l("Registration cancelled"),
     MessageKind.SEMINAR_CANCELLED: _l("Seminar cancelled"),
     MessageKind.REMINDER: _l("Reminder"),
+    MessageKind.OFFER: _l("Place offered (late place)"),
+    MessageKind.OFFER_EXPIRED: _l("Offered place not accepted in time"),
     MessageKind.GROUP_REGISTERED: _l("Group registered (to the contact person)"),
     MessageKind.LINKS: _l("Personal links"),
     MessageKind.MEMBERS_UPDATE: _l("News about members (to the contact person)"),

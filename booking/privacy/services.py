@@ -155,6 +155,9 @@ def export_registration(registration: Registration) -> dict:
             "created_at": when(registration.created_at),
             "confirmed_at": when(registration.confirmed_at),
             "cancelled_at": when(registration.cancelled_at),
+            "attendance_confirmed_at": when(registration.attendance_confirmed_at),
+            "place_offered_at": when(registration.offered_at),
+            "place_offered_until": when(registration.offer_expires_at),
         },
         "emails": [{
             "kind": str(message.kind), "status": str(message.status), "to": message.recipient,

@@ -167,6 +167,23 @@ class CancelForm(FlaskForm):
     submit = SubmitField(_l("Yes, cancel my registration"))
 
 
+class ReleasePlaceForm(FlaskForm):
+    """The reminder's "release my place": the cancellation, under the reminder's words."""
+
+    submit = SubmitField(_l("Yes, release my place"))
+
+
+class ComingForm(FlaskForm):
+    submit = SubmitField(_l("Yes, I am coming"))
+
+
+class OfferAnswerForm(FlaskForm):
+    """The answer to a late place offered: one of the two buttons."""
+
+    accept = SubmitField(_l("Accept the place"))
+    decline = SubmitField(_l("Decline: I cannot come"))
+
+
 # --- the poster's languages ---------------------------------------------------------------------
 
 POSTER_LANGUAGE_UNKNOWN = _l("There is no poster in this language. Please choose one from the list.")

@@ -41,7 +41,15 @@ from ..seminars.services import (
     published_seminar_by_slug,
     upcoming_catalogue,
 )
-from .forms import CancelForm, CatalogueFilterForm, LostLinkForm, RegistrationForm
+from .forms import (
+    CancelForm,
+    CatalogueFilterForm,
+    ComingForm,
+    LostLinkForm,
+    OfferAnswerForm,
+    RegistrationForm,
+    ReleasePlaceForm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +200,9 @@ def registration_outcome(registration: Registration) -> str:
 
 # --- the personal manage link -----------------------------------------------------------------
 
-def registration_or_404(token: str) -> Registration:
-    registration = registrations.registration_for_token(token)
+def registration_or_404(token: str, resolve=registrations.registration_for_token) -> Registration:
+    """The registration a personal link opens (`resolve`: which kind of link), in its person's language."""
+    registration = resolve(token)
     if registration is None:
         abort(404)
     speak(registration.preferred_language)
@@ -217,6 +226,91 @@ def manage(token: str):
         manage_url=external_url(".manage", token=token),
         token=token,
         can_cancel=registration.can_cancel(),
+        can_accept_offer=registration.can_accept_offer(),
+        offer_form=OfferAnswerForm() if registration.has_open_offer else None,
+    ))
+    return private(response)
+
+
+@bp.post("/registrations/<token>/offer")
+def answer_offer(token: str):
+    """Accept or decline a late place offered (the buttons on the manage page)."""
+    registration = registration_or_404(token)
+    form = OfferAnswerForm()
+    if not form.validate_on_submit() or not (form.accept.data or form.decline.data):
+        abort(400)
+    try:
+        with audit.acting_as(audit.Actor("participant")):
+            if form.accept.data:
+                registrations.accept_offer(registration)
+            else:
+                registrations.decline_offer(registration)
+    except registrations.OfferRefused as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+        return redirect(url_for(".manage", token=token))
+    db.session.commit()
+    if form.accept.data:
+        flash(_("The place is yours. We are sending you an email with a calendar invitation for each session."),
+              "success")
+    else:
+        flash(_("You have declined the place, and it goes to the next person on the waiting list. Thank you for "
+                "letting us know."), "success")
+    return redirect(url_for(".manage", token=token))
+
+
+# --- the reminder's two links: "I am coming" and "release my place" -----------------------------
+# Each opens a page with a button: mail scanners follow links, and a GET changes nothing.
+
+@bp.route("/registrations/<token>/coming", methods=["GET", "POST"])
+def confirm_coming(token: str):
+    registration = registration_or_404(token, registrations.registration_for_coming_token)
+    manage_token = registrations.manage_token(registration)
+    if not registration.can_confirm_attendance():
+        flash(_("This registration has no place in a seminar still to come: there is nothing to confirm."), "error")
+        return redirect(url_for(".manage", token=manage_token))
+    form = ComingForm()
+    if form.validate_on_submit():
+        try:
+            with audit.acting_as(audit.Actor("participant")):
+                registrations.confirm_attendance(registration)
+        except registrations.AttendanceRefused as refused:
+            db.session.rollback()
+            flash(str(refused.message), "error")
+            return redirect(url_for(".manage", token=manage_token))
+        db.session.commit()
+        flash(_("Thank you! We have noted that you are coming."), "success")
+        return redirect(url_for(".manage", token=manage_token))
+    response = current_app.make_response(render_template(
+        "public/coming.html", registration=registration, form=form, token=token, manage_token=manage_token,
+        release_token=registrations.release_token(registration),
+    ))
+    return private(response)
+
+
+@bp.route("/registrations/<token>/release", methods=["GET", "POST"])
+def release_place(token: str):
+    """The reminder's "I cannot come": the cancellation, whose freed place moves on."""
+    registration = registration_or_404(token, registrations.registration_for_release_token)
+    manage_token = registrations.manage_token(registration)
+    if not registration.can_cancel():
+        flash(_("This registration can no longer be cancelled."), "error")
+        return redirect(url_for(".manage", token=manage_token))
+    form = ReleasePlaceForm()
+    if form.validate_on_submit():
+        try:
+            with audit.acting_as(audit.Actor("participant")):
+                registrations.cancel_registration(registration)
+        except registrations.CancellationRefused as refused:
+            db.session.rollback()
+            flash(str(refused.message), "error")
+            return redirect(url_for(".manage", token=manage_token))
+        db.session.commit()
+        flash(_("Your place is released and goes to the next person on the waiting list. Thank you for letting "
+                "us know."), "success")
+        return redirect(url_for(".manage", token=manage_token))
+    response = current_app.make_response(render_template(
+        "public/release.html", registration=registration, form=form, token=token, manage_token=manage_token,
     ))
     return private(response)
 

@@ -13,7 +13,7 @@ from ..addresses import address_key
 from ..associations.models import Association, AssociationContact
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
-from ..seminars.models import Seminar
+from ..seminars.models import Seminar, SeminarStatus
 
 
 class RegistrationStatus(enum.StrEnum):
@@ -66,6 +66,13 @@ class Registration(db.Model):
             postgresql_where=text("status != 'cancelled'"),
         ),
         Index("ix_registrations_seminar_status", "seminar_id", "status", "created_at"),
+        # what the worker asks for each pass: open offers whose time to accept has run out
+        Index(
+            "ix_registrations_open_offers",
+            "offer_expires_at",
+            sqlite_where=text("status = 'waitlisted' AND offer_expires_at IS NOT NULL"),
+            postgresql_where=text("status = 'waitlisted' AND offer_expires_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +107,13 @@ class Registration(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the personal data was removed (booking.privacy): the row stays for the counts.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The person said "I am coming" from the reminder before the first session.
+    attendance_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A late place offered to this person on the waiting list (booking.registrations.services,
+    # "offers"): while the status is still waitlisted, the offer is open and holds the place until
+    # it is accepted, declined or expired by the worker. Both stay set afterwards, as a record.
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     seminar: Mapped[Seminar] = relationship()
     association: Mapped[Association | None] = relationship()
@@ -119,6 +133,27 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def has_open_offer(self) -> bool:
+        """On the waiting list with a place offered: the place is held for them (even once the time
+        to accept has run out, until the worker passes the offer on)."""
+        return self.status == RegistrationStatus.WAITLISTED and self.offer_expires_at is not None
+
+    def can_accept_offer(self, now: datetime | None = None) -> bool:
+        return self.has_open_offer and self.offer_expires_at > (now or utcnow())
+
+    @property
+    def offer_ran_out(self) -> bool:
+        """Cancelled because a place offered was not accepted in time (not declined: that came before the deadline)."""
+        return (self.status == RegistrationStatus.CANCELLED and self.offer_expires_at is not None
+                and self.cancelled_at is not None and self.cancelled_at >= self.offer_expires_at)
+
+    def can_confirm_attendance(self, now: datetime | None = None) -> bool:
+        """A place in a seminar still to come (or under way): the person may say they are coming."""
+        last_end = self.seminar.last_end
+        return (self.status == RegistrationStatus.CONFIRMED and self.seminar.status == SeminarStatus.PUBLISHED
+                and last_end is not None and last_end > (now or utcnow()))
 
     def can_see_meeting_link(self) -> bool:
         """Only people with a place get the online meeting's link: not the waiting list, not after cancelling.

@@ -1,8 +1,14 @@
-"""The registration rules: capacity, per-association maximum, waiting list, promotion, cancellation.
+"""The registration rules: capacity, per-association maximum, waiting list, promotion, late-place
+offers, cancellation, and the "I am coming" of the reminder.
 
 Every decision about places is taken here, under a per-seminar lock (see booking.database), so
 capacity and the association maximum hold under concurrent requests. Functions flush but never
 commit: the request or job that calls them commits once.
+
+A place taken is a confirmed registration or an open offer: a place that frees up less than
+BOOKING_OFFER_CUTOFF_HOURS before the first session is offered to the first person on the waiting
+list who may take it, and held for them until they accept, decline, or the worker ends the offer
+after its deadline (expire_offers) and passes the place on.
 """
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, privacy_notice
@@ -21,7 +28,7 @@ from ..associations.models import Association, AssociationContact
 from ..database import in_write_transaction, utcnow
 from ..extensions import db
 from ..mail import outbox
-from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar
+from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar, SeminarStatus
 from ..tokens import make_token, resolve_token, revoke_tokens
 from .links import request_links
 from .models import (
@@ -35,6 +42,10 @@ from .models import (
 log = logging.getLogger(__name__)
 
 TOKEN_PURPOSE = "registration"
+# The two one-click links of the reminder before the first session: each opens a page with a
+# button (mail scanners follow links), and each does only its one thing.
+COMING_TOKEN_PURPOSE = "registration-coming"
+RELEASE_TOKEN_PURPOSE = "registration-release"
 
 
 @dataclass
@@ -103,8 +114,22 @@ def confirmed_count(seminar: Seminar, association: Association | None = None) ->
     return db.session.scalar(query) or 0
 
 
+def holds_place():
+    """SQL: the registration has a place, or an open offer holding one (Registration.has_open_offer)."""
+    return or_(Registration.status == RegistrationStatus.CONFIRMED,
+               and_(Registration.status == RegistrationStatus.WAITLISTED, Registration.offer_expires_at.is_not(None)))
+
+
+def places_taken(seminar: Seminar, association: Association | None = None) -> int:
+    """Places given and places held by an open offer: what the capacity and the association maximum count."""
+    query = db.select(func.count(Registration.id)).where(Registration.seminar_id == seminar.id, holds_place())
+    if association is not None:
+        query = query.where(Registration.association_id == association.id)
+    return db.session.scalar(query) or 0
+
+
 def places_left(seminar: Seminar) -> int:
-    return max(seminar.capacity - confirmed_count(seminar), 0)
+    return max(seminar.capacity - places_taken(seminar), 0)
 
 
 def waitlist_position(registration: Registration) -> int | None:
@@ -273,8 +298,8 @@ def _register(
     seminar = lock_seminar(seminar)
     already = check_registrable(seminar, applicants, now, refuse_registered=not send_links)
 
-    free = seminar.capacity - confirmed_count(seminar)
-    association_confirmed = confirmed_count(seminar, association) if association is not None else 0
+    free = seminar.capacity - places_taken(seminar)
+    association_confirmed = places_taken(seminar, association) if association is not None else 0
     limit = seminar.max_per_association if association is not None else None
 
     # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
@@ -358,20 +383,39 @@ def register(
 
 # --- cancelling and promotion ------------------------------------------------------------------
 
+def offer_deadline(seminar: Seminar, now: datetime) -> datetime | None:
+    """When a place freed `now` must be accepted by, or None when it is simply given (promotion).
+
+    A place is offered when it frees up less than BOOKING_OFFER_CUTOFF_HOURS before the first
+    session: for BOOKING_OFFER_HOURS, never past the start. Once the first session has started no
+    offer can have a deadline before it, and a free place is given as before.
+    """
+    first_start = seminar.first_start
+    if first_start is None or now >= first_start:
+        return None
+    if first_start - now >= timedelta(hours=current_app.config["BOOKING_OFFER_CUTOFF_HOURS"]):
+        return None
+    return min(now + timedelta(hours=current_app.config["BOOKING_OFFER_HOURS"]), first_start)
+
+
 def promote_waitlisted(seminar: Seminar, now: datetime) -> list[Registration]:
     """Give free places to the waiting list, in registration order, under the lock the caller holds.
 
-    Someone whose association is at its maximum is passed over but keeps their position.
+    Someone whose association is at its maximum is passed over but keeps their position; someone
+    with an open offer already is not offered a second place. A late place (see offer_deadline)
+    is offered rather than given: the offer holds it. Returns the registrations given a place now
+    (not those offered one).
     """
     if seminar.closed_reason(now) in (ClosedReason.CANCELLED, ClosedReason.OVER, ClosedReason.DRAFT):
         return []
-    free = seminar.capacity - confirmed_count(seminar)
+    free = seminar.capacity - places_taken(seminar)
     if free <= 0:
         return []
     waiting = list(db.session.scalars(
         db.select(Registration)
         .where(Registration.seminar_id == seminar.id,
-               Registration.status == RegistrationStatus.WAITLISTED)
+               Registration.status == RegistrationStatus.WAITLISTED,
+               Registration.offer_expires_at.is_(None))
         .order_by(Registration.id)
     ))
     limit = seminar.max_per_association
@@ -379,14 +423,14 @@ def promote_waitlisted(seminar: Seminar, now: datetime) -> list[Registration]:
     if limit is not None:
         rows = db.session.execute(
             db.select(Registration.association_id, func.count(Registration.id))
-            .where(Registration.seminar_id == seminar.id,
-                   Registration.status == RegistrationStatus.CONFIRMED,
+            .where(Registration.seminar_id == seminar.id, holds_place(),
                    Registration.association_id.is_not(None))
             .group_by(Registration.association_id)
         )
         per_association.update({association_id: n for association_id, n in rows})
 
-    promoted = []
+    deadline = offer_deadline(seminar, now)
+    promoted, offered = [], []
     for registration in waiting:
         if free <= 0:
             break
@@ -394,19 +438,29 @@ def promote_waitlisted(seminar: Seminar, now: datetime) -> list[Registration]:
         if limit is not None and association_id is not None and per_association[association_id] >= limit:
             registration.waitlist_reason = WaitlistReason.ASSOCIATION_LIMIT
             continue
-        registration.status = RegistrationStatus.CONFIRMED
-        registration.waitlist_reason = None
-        registration.confirmed_at = now
+        if deadline is not None:
+            registration.offered_at = now
+            registration.offer_expires_at = deadline
+            offered.append(registration)
+        else:
+            registration.status = RegistrationStatus.CONFIRMED
+            registration.waitlist_reason = None
+            registration.confirmed_at = now
+            promoted.append(registration)
         if association_id is not None:
             per_association[association_id] += 1
         free -= 1
-        promoted.append(registration)
     db.session.flush()
     for registration in promoted:
         outbox.registration_confirmed(registration, promoted=True, now=now)
         audit.record("registration.promoted", registration=registration)
         log.info("registration %s for %s: promoted from the waiting list",
                  registration.public_id, seminar.slug)
+    for registration in offered:
+        outbox.place_offered(registration)
+        audit.record("registration.offered", registration=registration, expires_at=deadline.isoformat())
+        log.info("registration %s for %s: offered a late place until %s",
+                 registration.public_id, seminar.slug, deadline.isoformat())
     return promoted
 
 
@@ -431,6 +485,7 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     if not registration.can_cancel(now):
         raise CancellationRefused(_l("This seminar is over; the registration can no longer be cancelled."))
     was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    held_offer = registration.has_open_offer
     registration.status = RegistrationStatus.CANCELLED
     registration.waitlist_reason = None
     registration.cancelled_at = now
@@ -440,10 +495,131 @@ def cancel_registration(registration: Registration, *, now: datetime | None = No
     log.info("registration %s for %s: cancelled%s", registration.public_id, registration.seminar.slug,
              " by the office" if by_office else "")
     detail = {"by_office": True, "with_note": bool((note or "").strip())} if by_office else {}
+    if held_offer:
+        detail["held_offer"] = True
     audit.record("registration.cancelled", registration=registration, had_place=was_confirmed, **detail)
-    if not was_confirmed:
+    if not (was_confirmed or held_offer):
         return []
     return promote_waitlisted(registration.seminar, now)
+
+
+# --- late places: offers --------------------------------------------------------------------------
+
+class OfferRefused(Exception):
+    """The answer to an offer was not taken; `message` says why."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+NO_OFFER_MESSAGE = _l("No place is offered to you at the moment.")
+
+
+def accept_offer(registration: Registration, *, now: datetime | None = None) -> Registration:
+    """The person takes the place offered to them, before its deadline: confirmed, with the emails
+    and invitations of a promotion. The offer held the place, so the capacity holds."""
+    now = now or utcnow()
+    seminar = lock_seminar(registration.seminar)
+    db.session.refresh(registration)
+    if not registration.has_open_offer:
+        raise OfferRefused(NO_OFFER_MESSAGE)
+    if not registration.can_accept_offer(now):
+        raise OfferRefused(_l("The time to accept this place has run out: the place is passed on."))
+    reason = seminar.closed_reason(now)
+    if reason in (ClosedReason.CANCELLED, ClosedReason.OVER):
+        raise OfferRefused(CLOSED_MESSAGES[reason])
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.waitlist_reason = None
+    registration.confirmed_at = now
+    db.session.flush()
+    outbox.registration_confirmed(registration, promoted=True, now=now)
+    audit.record("registration.offer_accepted", registration=registration)
+    log.info("registration %s for %s: accepted the place offered", registration.public_id, seminar.slug)
+    return registration
+
+
+def decline_offer(registration: Registration, *, now: datetime | None = None) -> list[Registration]:
+    """The person does not take the place offered: they leave the waiting list (the cancellation,
+    with its email) and the place moves on at once. Returns the registrations given a place now."""
+    now = now or utcnow()
+    lock_seminar(registration.seminar)
+    db.session.refresh(registration)
+    if not registration.has_open_offer:
+        raise OfferRefused(NO_OFFER_MESSAGE)
+    audit.record("registration.offer_declined", registration=registration)
+    log.info("registration %s for %s: declined the place offered", registration.public_id,
+             registration.seminar.slug)
+    try:
+        return cancel_registration(registration, now=now)
+    except CancellationRefused as refused:
+        raise OfferRefused(refused.message) from None
+
+
+def expire_offers(now: datetime | None = None) -> int:
+    """The worker's pass: offers not accepted by their deadline end, and each place moves on.
+
+    The person leaves the waiting list (they are told by email); the place goes to the next
+    person as promote_waitlisted decides (another offer, or, once the seminar has started, the
+    place itself). Each seminar under its lock. Returns how many offers ended; flushes.
+    """
+    now = now or utcnow()
+    due = (Registration.status == RegistrationStatus.WAITLISTED, Registration.offer_expires_at.is_not(None),
+           Registration.offer_expires_at <= now)
+    seminar_ids = list(db.session.scalars(
+        db.select(Registration.seminar_id).join(Seminar, Seminar.id == Registration.seminar_id)
+        .where(*due, Seminar.status == SeminarStatus.PUBLISHED)
+        .distinct().order_by(Registration.seminar_id)
+    ))
+    ended = 0
+    for seminar_id in seminar_ids:
+        seminar = lock_seminar(db.session.get(Seminar, seminar_id))
+        # read again under the lock: an offer accepted or declined meanwhile is no longer due
+        expired = list(db.session.scalars(
+            db.select(Registration).where(Registration.seminar_id == seminar.id, *due)
+            .order_by(Registration.id).execution_options(populate_existing=True)
+        ))
+        for registration in expired:
+            registration.status = RegistrationStatus.CANCELLED
+            registration.waitlist_reason = None
+            registration.cancelled_at = now
+        db.session.flush()
+        for registration in expired:
+            outbox.offer_expired(registration)
+            audit.record("registration.offer_expired", registration=registration)
+            log.info("registration %s for %s: the place offered was not accepted in time",
+                     registration.public_id, seminar.slug)
+        ended += len(expired)
+        if expired:
+            promote_waitlisted(seminar, now)
+    return ended
+
+
+# --- "I am coming": the reminder's confirmation ---------------------------------------------------
+
+class AttendanceRefused(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def confirm_attendance(registration: Registration, *, now: datetime | None = None) -> Registration:
+    """The person says they are coming (the reminder's link): noted once, with the moment.
+
+    It decides nothing about places, so no seminar lock: the row's own lock keeps a cancellation
+    at the same moment from being overtaken.
+    """
+    now = now or utcnow()
+    db.session.refresh(registration, with_for_update=True)
+    if not registration.can_confirm_attendance(now):
+        raise AttendanceRefused(_l("Only a registration with a place in a seminar that is not over can be "
+                                   "confirmed."))
+    if registration.attendance_confirmed_at is None:
+        registration.attendance_confirmed_at = now
+        db.session.flush()
+        audit.record("registration.attendance_confirmed", registration=registration)
+        log.info("registration %s for %s: coming, confirmed", registration.public_id, registration.seminar.slug)
+    return registration
 
 
 # --- what only the office does ------------------------------------------------------------------
@@ -470,8 +646,9 @@ def promote_by_office(registration: Registration, *, now: datetime | None = None
     reason = seminar.closed_reason(now)
     if reason in (ClosedReason.CANCELLED, ClosedReason.OVER):
         raise OfficeActionRefused(CLOSED_MESSAGES[reason])
-    confirmed = confirmed_count(seminar)
-    if confirmed >= seminar.capacity:
+    # an open offer to this very person holds the place they are given
+    taken = places_taken(seminar) - (1 if registration.has_open_offer else 0)
+    if taken >= seminar.capacity:
         raise OfficeActionRefused(_l(
             "All %(capacity)d places are taken. Raise the capacity or wait until someone cancels.",
             capacity=seminar.capacity))
@@ -547,4 +724,21 @@ def registration_for_token(token: str) -> Registration | None:
 
 
 def revoke_links(registration: Registration) -> None:
+    """Every link of the registration stops working: the manage link and the reminder's two."""
     revoke_tokens(registration)
+
+
+def coming_token(registration: Registration) -> str:
+    return make_token(COMING_TOKEN_PURPOSE, registration)
+
+
+def registration_for_coming_token(token: str) -> Registration | None:
+    return resolve_token(COMING_TOKEN_PURPOSE, token, Registration)
+
+
+def release_token(registration: Registration) -> str:
+    return make_token(RELEASE_TOKEN_PURPOSE, registration)
+
+
+def registration_for_release_token(token: str) -> Registration | None:
+    return resolve_token(RELEASE_TOKEN_PURPOSE, token, Registration)

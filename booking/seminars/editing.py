@@ -29,7 +29,7 @@ from ..extensions import db
 from ..languages import INSTRUCTION_LANGUAGES
 from ..mail import outbox
 from ..registrations.models import Registration, RegistrationStatus
-from ..registrations.services import confirmed_count, lock_seminar, promote_waitlisted
+from ..registrations.services import confirmed_count, lock_seminar, places_taken, promote_waitlisted
 from . import scheduling
 from .models import Seminar, SeminarStatus, Session, SessionStatus, Topic
 
@@ -184,7 +184,7 @@ def check(details: SeminarDetails, sessions: list[SessionPlan]) -> None:
 
 
 def _check_capacity(seminar: Seminar, capacity: int) -> None:
-    confirmed = confirmed_count(seminar)
+    confirmed = places_taken(seminar)  # a place offered (a late place) is held as one given
     if capacity < confirmed:
         raise SeminarRefused(
             _l("%(count)d participants already have a place: the capacity cannot be lower than that.",

@@ -5,7 +5,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -57,18 +57,26 @@ def published_seminar_by_slug(slug: str) -> Seminar | None:
     )
 
 
-def registration_counts(seminar_ids: list[int]) -> dict[int, dict[RegistrationStatus, int]]:
-    """{seminar id: {status: count}} in one query."""
-    counts: dict[int, dict[RegistrationStatus, int]] = {sid: {} for sid in seminar_ids}
+# Beside the statuses in registration_counts: the waitlisted registrations holding a place with an
+# open offer (booking.registrations.services, "late places"); they are counted as waitlisted too.
+OPEN_OFFERS = "open_offers"
+
+
+def registration_counts(seminar_ids: list[int]) -> dict[int, dict[RegistrationStatus | str, int]]:
+    """{seminar id: {status: count, OPEN_OFFERS: count}} in one query."""
+    counts: dict[int, dict[RegistrationStatus | str, int]] = {sid: {} for sid in seminar_ids}
     if not seminar_ids:
         return counts
+    open_offer = case((Registration.offer_expires_at.is_not(None), 1), else_=0)
     rows = db.session.execute(
-        db.select(Registration.seminar_id, Registration.status, func.count(Registration.id))
+        db.select(Registration.seminar_id, Registration.status, func.count(Registration.id), func.sum(open_offer))
         .where(Registration.seminar_id.in_(seminar_ids))
         .group_by(Registration.seminar_id, Registration.status)
     )
-    for seminar_id, status, count in rows:
+    for seminar_id, status, count, with_offer in rows:
         counts[seminar_id][RegistrationStatus(status)] = count
+        if status == RegistrationStatus.WAITLISTED and with_offer:
+            counts[seminar_id][OPEN_OFFERS] = int(with_offer)
     return counts
 
 
@@ -78,7 +86,8 @@ def catalogue_entry(seminar: Seminar, now: datetime, counts=None, *, as_publishe
         counts = registration_counts([seminar.id])[seminar.id]
     confirmed = counts.get(RegistrationStatus.CONFIRMED, 0)
     waitlisted = counts.get(RegistrationStatus.WAITLISTED, 0)
-    places_left = max(seminar.capacity - confirmed, 0)
+    # an open offer holds its place (booking.registrations.services.places_taken)
+    places_left = max(seminar.capacity - confirmed - counts.get(OPEN_OFFERS, 0), 0)
     reason = seminar.closed_reason(now, as_published=as_published)
     if reason is not None:
         availability = Availability.CLOSED
