@@ -1,4 +1,8 @@
 """The headers of what arrives at a real SMTP server: one Message-ID, ours; the subject as written."""
+import re
+
+import pytest
+
 from booking.associations import services as associations
 from booking.associations.services import ContactDetails
 from booking.extensions import db
@@ -52,5 +56,31 @@ def test_long_subjects_with_any_letters_arrive_exactly_as_written(app_ctx, smtp_
     subjects = {m.subject for m in messages}
     assert any(s.startswith(f"Invitation: {titles[0]}, ") for s in subjects)
     assert any(s.startswith("Your place: =?utf-8?q?Gewonnen?=") for s in subjects)
+    for envelope in smtp_server.handler.envelopes:
+        assert max(len(line) for line in envelope.content.split(b"\r\n\r\n")[0].split(b"\r\n")) <= 78
+
+
+@pytest.mark.parametrize(("language", "title"), [
+    ("tr", "Dernekler hukuku: tüzük, yönetim kurulu, genel kurul ve kamu yararı statüsü için başvuru adımları"),
+    ("ar", "قانون الجمعيات: النظام الأساسي ومجلس الإدارة والجمعية العمومية وصفة النفع العام خطوة بخطوة"),
+    ("de", "Mitgliederversammlung, Satzungsänderung und Gemeinnützigkeit: was Vorstände wissen müssen"),
+])
+def test_long_subjects_in_the_readers_language_arrive_whole(app_ctx, smtp_server, language, title):
+    """The subject in Turkish, Arabic or German, with the date and times in that language, is read
+    back by a mail program (Python's email parser, RFC 2047 decoding) exactly as written: no space
+    inside a word or a time ("18:0 0"), none lost between words."""
+    registration = make_registration(make_seminar(sessions=1, title=title), preferred_language=language,
+                                     email=f"reader-{language}@example.net")
+    db.session.commit()
+    dispatch_pending()
+
+    received = {m["Message-ID"]: m for m in smtp_server.messages}
+    mine = [m for m in stored() if m.registration_id == registration.id]
+    assert len(mine) == 2  # the confirmation and the invitation
+    for message in mine:
+        assert title in message.subject
+        assert received[message.message_id]["Subject"] == message.subject
+    invitation = next(m for m in mine if m.kind == "invitation")
+    assert re.search(r"\d\d:\d\d", invitation.subject)  # the session's times, whole
     for envelope in smtp_server.handler.envelopes:
         assert max(len(line) for line in envelope.content.split(b"\r\n\r\n")[0].split(b"\r\n")) <= 78
