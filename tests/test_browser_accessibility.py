@@ -269,6 +269,9 @@ NOT_HTML = {
                         "that lets no script run, so axe cannot run in it (it is framed on the email's page)",
     "public.favicon": "the site's icon (SVG)",
     "admin.sign_in_sheet_pdf": "a PDF (the sign-in sheet's page is visited above)",
+    "admin.certificate_pdf": "a PDF (a participant's certificate of attendance)",
+    "admin.certificates_zip": "a ZIP file of certificates (PDFs)",
+    "public.certificate": "a PDF (the participant's certificate of attendance)",
     "public.short_link": "only redirects (302) to the seminar page, visited above",
 }
 

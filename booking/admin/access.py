@@ -52,6 +52,12 @@ def can_record_attendance(seminar, user=None) -> bool:
     return can_view_seminar(seminar, user)
 
 
+def can_download_certificates(user=None) -> bool:
+    """Download participants' certificates of attendance (one, or a seminar's as a ZIP file): the
+    office hands them out; a trainer does not."""
+    return is_coordinator(user)
+
+
 def coordinator_required(view):
     """For views that change things or show everything: 403 for a trainer."""
     @wraps(view)

@@ -94,6 +94,7 @@ def seminar(seminar_id: str):
         entries=seminar_queries.audit_log(seminar), now=utcnow(), confirm_form=ConfirmForm(),
         editable=editing.editable_sessions(seminar, utcnow()), warnings=page_warnings(seminar),
         attendance=attendance.seminar_attendance(seminar, now=utcnow()),
+        certificate_holders=attendance.certificate_holders(seminar) if access.can_download_certificates() else [],
     )
 
 

@@ -7,6 +7,8 @@
   who has since lost it (a tick is not hidden by a later cancellation).
 - A participant has **completed** a seminar when present at no fewer than
   BOOKING_COMPLETION_SHARE of its scheduled sessions (1.0: every one; cancelled sessions do not count).
+- A **certificate** goes to whoever completed (and still has a name); the participant can download
+  theirs once the seminar is over, the office at any time.
 - A **no-show** is an "absent" tick (not "excused") at a scheduled session of a seminar that was
   held; counted per person by the registrations' email key, across seminars.
 
@@ -212,6 +214,25 @@ def completed_registrations(seminar: Seminar) -> list[Registration]:
         Registration.seminar_id == seminar.id, Registration.status == RegistrationStatus.CONFIRMED))
         if present.get(r.id, 0) >= required]
     return sorted(done, key=_name_key)
+
+
+# --- certificates ----------------------------------------------------------------------------------
+
+def has_certificate(registration: Registration) -> bool:
+    """Completed the seminar, with a name still to print (an anonymised registration gets none)."""
+    return not registration.is_anonymised and completed(registration)
+
+
+def certificate_holders(seminar: Seminar) -> list[Registration]:
+    """Everyone with a certificate of this seminar, by name."""
+    return [r for r in completed_registrations(seminar) if not r.is_anonymised]
+
+
+def participant_may_download_certificate(registration: Registration, *, now: datetime | None = None) -> bool:
+    """The participant's own certificate, from their manage link: once the seminar is over (its last
+    scheduled session has ended) and they completed it. The office may hand it out earlier."""
+    last_end = registration.seminar.last_end
+    return last_end is not None and last_end <= (now or utcnow()) and has_certificate(registration)
 
 
 # --- rates ---------------------------------------------------------------------------------------

@@ -20,12 +20,14 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
-from .. import audit, privacy_notice, ratelimits
+from .. import audit, documents, privacy_notice, ratelimits
+from ..attendance import services as attendance
 from ..associations.services import accepted_associations
 from ..privacy import services as privacy_rules
 from ..privacy.forms import DeleteDataForm
 from ..registrations.links import request_links
 from ..database import utcnow
+from ..documents.downloads import download
 from ..extensions import csrf, db
 from ..external_links import external_url
 from ..forms import HONEYPOT_ANSWER
@@ -228,8 +230,21 @@ def manage(token: str):
         can_cancel=registration.can_cancel(),
         can_accept_offer=registration.can_accept_offer(),
         offer_form=OfferAnswerForm() if registration.has_open_offer else None,
+        certificate_ready=attendance.participant_may_download_certificate(registration),
     ))
     return private(response)
+
+
+@bp.get("/registrations/<token>/certificate.pdf")
+def certificate(token: str):
+    """The participant's certificate of attendance, in their language, once the seminar is over."""
+    registration = registration_or_404(token)
+    if not attendance.participant_may_download_certificate(registration):
+        abort(404)
+    body = documents.participant_certificate_pdf(registration)
+    log.info("certificate of registration %s downloaded by the participant", registration.id)
+    return private(download(body, mimetype="application/pdf",
+                            file_name=documents.certificate_file_names([registration])[registration.id]))
 
 
 @bp.post("/registrations/<token>/offer")
