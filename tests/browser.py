@@ -114,8 +114,11 @@ def phone_page(browser, live_server):
 
 
 def horizontal_overflow(page) -> int:
-    """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways).
+
+    Measured against the layout's own width (clientWidth), not window.innerWidth: a mobile browser
+    (is_mobile) widens its window to fit wide content, so innerWidth would hide the overflow."""
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 # --- one app for a whole module ---------------------------------------------------------------------
