@@ -236,8 +236,8 @@ def test_interpreting_the_office_can_arrange_is_shown(app, client):
 
 def test_a_favicon_is_linked_and_served(client):
     page = client.get("/").get_data(as_text=True)
-    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
-    for url in ("/static/favicon.svg", "/favicon.ico"):
+    assert '<link rel="icon" href="/favicon.svg" type="image/svg+xml">' in page
+    for url in ("/favicon.svg", "/favicon.ico", "/static/favicon.svg"):
         with client.get(url) as response:
             assert response.status_code == 200 and response.mimetype == "image/svg+xml"
             assert response.get_data(as_text=True).startswith("<svg")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (
@@ -13,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import format_date, get_locale
@@ -407,10 +408,21 @@ def lost_link():
 
 # --- information ------------------------------------------------------------------------------
 
-@bp.get("/favicon.ico")
+@cache
+def favicon_svg() -> bytes:
+    with open(Path(current_app.static_folder) / "favicon.svg", "rb") as file:
+        return file.read()
+
+
+@bp.get("/favicon.ico")  # for programs that ask at the old address instead of reading the page's link
+@bp.get("/favicon.svg")
 def favicon():
-    """For programs that ask for the icon at the old address instead of reading the page's link."""
-    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    """The site's icon, from memory: browsers often drop this request half-way, and a streamed file
+    would then be left open."""
+    response = current_app.response_class(favicon_svg(), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @bp.get("/privacy")
