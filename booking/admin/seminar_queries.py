@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..accounts.models import Role, User
 from ..extensions import db
-from ..registrations.models import RegistrationStatus
+from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import Seminar, SeminarStatus, Topic
 from ..seminars.services import registration_counts
 from .services import SeminarFill, visible_seminars
@@ -45,8 +45,11 @@ def seminar_list(user, now: datetime) -> SeminarList:
 
 def seminar_fill(seminar: Seminar) -> SeminarFill:
     counts = registration_counts([seminar.id])[seminar.id]
+    offered = db.session.scalar(db.select(db.func.count(Registration.id)).where(
+        Registration.seminar_id == seminar.id, Registration.status == RegistrationStatus.WAITLISTED,
+        Registration.offer_expires_at.is_not(None))) or 0
     return SeminarFill(seminar, counts.get(RegistrationStatus.CONFIRMED, 0),
-                       counts.get(RegistrationStatus.WAITLISTED, 0))
+                       counts.get(RegistrationStatus.WAITLISTED, 0), offered)
 
 
 def seminar_by_id(seminar_id: int) -> Seminar | None:

@@ -20,6 +20,7 @@ class SeminarFill:
     seminar: Seminar
     confirmed: int
     waitlisted: int
+    offered: int = 0  # of the waiting list: a late place offered now, held for them until they answer
 
     @property
     def percent(self) -> int:

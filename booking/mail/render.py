@@ -149,12 +149,33 @@ def _deadline(message: OutboxMessage) -> datetime | None:
     return datetime.fromisoformat(expires_at) if expires_at else None
 
 
+def _is_first_session(seminar: Seminar, session) -> bool:
+    scheduled = seminar.scheduled_sessions
+    return session is not None and bool(scheduled) and scheduled[0].id == session.id
+
+
 def _first_session_reminder(message: OutboxMessage) -> bool:
     """A reminder before the seminar's first session: it asks the person to confirm or release the place."""
     if message.kind != MessageKind.REMINDER or message.session is None:
         return False
-    scheduled = message.registration.seminar.scheduled_sessions
-    return bool(scheduled) and scheduled[0].id == message.session.id
+    return _is_first_session(message.registration.seminar, message.session)
+
+
+def _member_reply_links(message: OutboxMessage, seminar: Seminar | None,
+                        registrations: list[Registration]) -> dict[int, dict[str, str]]:
+    """The contact's reminder before the first session: per member with a place, the same "I am
+    coming" and "release the place" links the member's own reminder would carry (signed for that
+    member, each opening a page with a button)."""
+    if (message.kind != MessageKind.MEMBERS_UPDATE or message.facts.get("about") != "reminder"
+            or seminar is None or not _is_first_session(seminar, message.session)):
+        return {}
+    return {
+        registration.id: {
+            "coming": url_for("public.confirm_coming", token=coming_token(registration), _external=True),
+            "release": url_for("public.release_place", token=release_token(registration), _external=True),
+        }
+        for registration in registrations if registration.can_confirm_attendance()
+    }
 
 
 def _language(preferred: str) -> str:
@@ -237,12 +258,15 @@ def _render_contact_message(message: OutboxMessage) -> RenderedEmail:
             db.select(Registration).where(Registration.id.in_(ids)).order_by(Registration.id)
         )) if ids else []
         seminar_id = message.facts.get("seminar_id")
+        seminar = (db.session.get(Seminar, seminar_id) if seminar_id is not None
+                   else registrations[0].seminar if registrations else None)
         context = {
             "message": message,
             "contact": contact,
             "language": language,
-            "seminar": db.session.get(Seminar, seminar_id) if seminar_id is not None
-            else registrations[0].seminar if registrations else None,
+            "seminar": seminar,
+            # the reminder before the first session: "coming" / "release" per member
+            "member_links": _member_reply_links(message, seminar, registrations),
             "people": [(r, waitlist_position(r), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
                        for r in registrations],
             # people in the group whose address was registered already: they got their link by email

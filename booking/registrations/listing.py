@@ -54,6 +54,7 @@ class RegistrationList:
     associations: list[Association] = field(default_factory=list)  # those with a registration here
     counts: dict[RegistrationStatus, int] = field(default_factory=dict)  # before filtering
     needs_count: int = 0  # active registrations with needs, before filtering
+    open_offers: int = 0  # waiting-list people with a late place offered to them now, before filtering
 
     @property
     def rows(self) -> list[ListedRegistration]:
@@ -87,6 +88,7 @@ def seminar_registrations(seminar: Seminar, filters: RegistrationFilters | None 
     result = RegistrationList(seminar=seminar, filters=filters)
     result.counts = {status: sum(1 for r in everyone if r.status == status) for status in STATUS_ORDER}
     result.needs_count = sum(1 for r in everyone if r.is_active and (r.needs or "").strip())
+    result.open_offers = sum(1 for r in everyone if r.has_open_offer)
     by_id = {r.association.id: r.association for r in everyone if r.association is not None}
     result.associations = sorted(by_id.values(), key=lambda a: _text_key(a.name))
     for status in STATUS_ORDER:
