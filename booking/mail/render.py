@@ -4,11 +4,12 @@ shown as they were recorded.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, render_template, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 
 from ..accounts.links import LinkPurpose, make_link_token
@@ -178,6 +179,13 @@ def _member_reply_links(message: OutboxMessage, seminar: Seminar | None,
     }
 
 
+def _offer_hours() -> dict:
+    """BOOKING_OFFER_HOURS for a sentence: the number as the reader writes it ("24", "1,5") and a
+    whole count for the plural form."""
+    hours = float(current_app.config["BOOKING_OFFER_HOURS"])
+    return {"offer_hours": format_decimal(hours, format="#,##0.#"), "offer_hours_count": math.ceil(hours)}
+
+
 def _language(preferred: str) -> str:
     return interface_language_or_default(preferred)
 
@@ -219,6 +227,8 @@ def render_message(message: OutboxMessage, *, now: datetime | None = None) -> Re
             "registered_by": registration.registered_by if registration.email else None,
             "office_name": current_app.config["BOOKING_OFFICE_NAME"],
             "deadline": _deadline(message),
+            # the waiting-list email says how long a late place offered may be accepted
+            **_offer_hours(),
             # the reminder before the first session: "I am coming" and "release my place", one click
             # each to a page with a button (booking.public.views)
             "coming_url": url_for("public.confirm_coming", token=coming_token(registration), _external=True)
