@@ -31,6 +31,8 @@ class SeminarFill:
 class Dashboard:
     seminars: list[SeminarFill] = field(default_factory=list)
     week_sessions: list[Session] = field(default_factory=list)
+    # sessions starting today whose attendance list this user may tick (access.can_record_attendance)
+    today_sessions: list[Session] = field(default_factory=list)
     newest: list[Registration] = field(default_factory=list)
     cancelled: list[Registration] = field(default_factory=list)
     failed_emails: int = 0
@@ -72,6 +74,7 @@ def dashboard(user, now: datetime) -> Dashboard:
         .order_by(Session.starts_at)
     )) if seminar_ids else []
     visible_ids = visible_seminars(user).with_only_columns(Seminar.id)
+    result.today_sessions = todays_sessions(visible_ids, local_today)
     result.newest = list(db.session.scalars(
         db.select(Registration).where(Registration.seminar_id.in_(visible_ids))
         .order_by(Registration.created_at.desc(), Registration.id.desc()).limit(10)
@@ -88,3 +91,17 @@ def dashboard(user, now: datetime) -> Dashboard:
             db.select(db.func.count(OutboxMessage.id)).where(
                 OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.attempts > 0)) or 0
     return result
+
+
+def todays_sessions(visible_ids, local_today: datetime) -> list[Session]:
+    """The scheduled sessions of published seminars starting on `local_today` (midnight in
+    BOOKING_TIMEZONE), among the seminars in `visible_ids`: those whose attendance lists the user
+    may tick (a coordinator every one, a trainer their own, as access.can_record_attendance says)."""
+    return list(db.session.scalars(
+        db.select(Session).join(Seminar, Seminar.id == Session.seminar_id)
+        .where(Seminar.id.in_(visible_ids), Seminar.status == SeminarStatus.PUBLISHED,
+               Session.status == SessionStatus.SCHEDULED,
+               Session.starts_at >= local_today, Session.starts_at < local_today + timedelta(days=1))
+        .options(selectinload(Session.seminar))
+        .order_by(Session.starts_at, Session.id)
+    ))
