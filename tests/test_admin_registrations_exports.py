@@ -21,7 +21,7 @@ from tests.test_admin_access import PASSWORD, log_in
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = ["Status", "Waiting list position", "Waiting list reason", "First name", "Last name", "Association",
           "Email", "Phone", "Preferred language", "Needs", "Registered at", "Registered by", "Contact's email",
-          "Cancelled at"]
+          "Cancelled at", "Sessions attended", "Sessions scheduled", "Completed"]
 
 
 @pytest.fixture
@@ -126,3 +126,62 @@ def test_the_cli_writes_the_csv_in_a_chosen_language(app, listed):
 def test_an_anonymous_visitor_gets_no_download(client, listed):
     response = client.get(f"/admin/seminars/{listed['id']}/registrations.csv")
     assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
+
+
+def test_the_exports_carry_attendance_counted_in_a_fixed_number_of_queries(app, client):
+    """Sessions attended of scheduled, and completed yes/no (booking.attendance's rule), from a
+    number of queries that does not grow with the rows."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from booking.attendance import services as attendance
+    from booking.registrations import services as registrations
+    from booking.registrations.exports import rows
+    from booking.registrations.listing import seminar_registrations
+
+    from tests.factories import now
+
+    with app.app_context():
+        first = now().replace(microsecond=0) - timedelta(days=30)
+        seminar = make_seminar(sessions=[(first + timedelta(days=7 * i), first + timedelta(days=7 * i, hours=2))
+                                         for i in range(3)], capacity=20)
+        before = first - timedelta(days=1)
+        people = [registrations.register(seminar, make_applicant(first_name=name), None, now=before)
+                  for name in ("Ayla", "Baran", "Cemile")]
+        for session, pattern in zip(seminar.sessions, ("PPA", "PAE", "PPA")):
+            for registration, letter in zip(people, pattern):
+                status = {"P": "present", "A": "absent", "E": "excused"}[letter]
+                attendance.record(session, registration, status, now=session.starts_at)
+        db.session.commit()
+
+        def count_queries(listing):
+            statements = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                result = rows(listing)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            return result, len(statements)
+
+        db.session.expire_all()
+        table, few = count_queries(seminar_registrations(seminar))
+        by_first = {row[3]: row[-3:] for row in table}
+        assert by_first == {"Ayla": [3, 3, "Yes"], "Baran": [2, 3, "No"], "Cemile": [0, 3, "No"]}
+        for extra in range(10):
+            registrations.register(seminar, make_applicant(first_name=f"Extra {extra}"), None, now=before)
+        db.session.commit()
+        db.session.expire_all()
+        _, more = count_queries(seminar_registrations(seminar))
+        assert more == few
+
+        create_user("koordination@stadt.example", role=Role.COORDINATOR, display_name="Koordination",
+                    password=PASSWORD)
+        db.session.commit()
+        seminar_id = seminar.id
+    log_in(client, "koordination@stadt.example")
+    csv_rows = read_csv(client.get(f"/admin/seminars/{seminar_id}/registrations.csv").data)
+    assert {row[3]: row[-3:] for row in csv_rows[1:]}["Ayla"] == ["3", "3", "Yes"]
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"/admin/seminars/{seminar_id}/registrations.xlsx").data)).active
+    assert {row[3]: row[-3:] for row in sheet.iter_rows(values_only=True)}["Baran"] == (2, 3, "No")

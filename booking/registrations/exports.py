@@ -19,6 +19,7 @@ from typing import IO
 
 from flask_babel import lazy_gettext as _l
 
+from ..attendance import services as attendance
 from ..formatting import to_local
 from ..languages import language_name
 from ..textsafety import spreadsheet_cell
@@ -42,6 +43,7 @@ COLUMNS = (
     _l("Status"), _l("Waiting list position"), _l("Waiting list reason"), _l("First name"), _l("Last name"),
     _l("Association"), _l("Email"), _l("Phone"), _l("Preferred language"), _l("Needs"), _l("Registered at"),
     _l("Registered by"), _l("Contact's email"), _l("Cancelled at"),
+    _l("Sessions attended"), _l("Sessions scheduled"), _l("Completed"),
 )
 
 
@@ -52,6 +54,8 @@ def _local(value: datetime | None) -> datetime | None:
 
 def rows(listing: RegistrationList) -> list[list]:
     """One list of values per registration, in COLUMNS' order: text, whole numbers, local datetimes or None."""
+    # attendance (booking.attendance): counted once for the seminar, not per row
+    completion = attendance.seminar_completion(listing.seminar)
     result = []
     for row in listing.rows:
         registration = row.registration
@@ -73,6 +77,9 @@ def rows(listing: RegistrationList) -> list[list]:
             contact.full_name if contact is not None else str(_l("Self")),
             contact.email if contact is not None else "",
             _local(registration.cancelled_at),
+            completion.attended(registration),
+            completion.scheduled,
+            str(_l("Yes")) if completion.completed(registration) else str(_l("No")),
         ])
     return result
 
