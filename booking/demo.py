@@ -21,6 +21,8 @@ from sqlalchemy import func
 from .accounts.models import Role
 from .accounts.services import create_user, user_by_email
 from .associations.models import AssociationStatus, LegalForm
+from .attendance import services as attendance
+from .attendance.models import AttendanceStatus
 from .associations.services import find_or_create_association
 from .database import begin_write, utcnow
 from .extensions import db
@@ -113,12 +115,18 @@ class DemoSeminar:
     registrants: list[int] = field(default_factory=list)
     # a session (by position) that meets somewhere else than the seminar's venue
     moved_session: tuple[int, tuple[str, str]] | None = None
+    # a seminar that is over: its registrations came in this many days before its first session,
+    # and `attendance` holds one pattern per registrant, a letter per session (P present, A absent,
+    # E excused), ticked as the trainer would have on the day
+    registered_days_before: int | None = None
+    attendance: list[str] = field(default_factory=list)
 
 
 FULL_SLUG = "satzung-vorstand-mitgliederversammlung"
 ASSOCIATION_LIMIT_SLUG = "gemeinnuetzigkeit-und-vereinsfinanzen"
 DRAFT_SLUG = "veranstaltungen-planen-und-bewerben"
 STARTED_SLUG = "ehrenamtliche-gewinnen-und-halten"
+PAST_SLUG = "kassenfuehrung-im-verein"
 
 SEMINARS = [
     DemoSeminar(
@@ -293,6 +301,28 @@ SEMINARS = [
         registrants=[2, 10, 23, 28],
     ),
     DemoSeminar(
+        slug=PAST_SLUG,
+        title="Kassenführung im Verein",
+        topic="organisation",
+        summary="Kasse, Belege und Kassenprüfung: ordentlich und für alle nachvollziehbar.",
+        description=(
+            "Drei Abende für Kassenwartinnen und Kassenwarte: Einnahmen und Ausgaben richtig buchen, "
+            "Belege aufbewahren, den Kassenbericht für die Mitgliederversammlung schreiben und die "
+            "Kassenprüfung vorbereiten."
+        ),
+        languages="de ar",
+        trainer="Nadia Benali",
+        venue=STADTBIBLIOTHEK,
+        capacity=16,
+        # over: three evenings five to three weeks ago, attendance ticked (lists, certificates, reports)
+        first_day=-40,
+        weekday=TUESDAY,
+        sessions=3,
+        registered_days_before=14,
+        registrants=[4, 3, 7, 10, 13, 16, 22, 27],
+        attendance=["PPP", "AAA", "PAP", "PPP", "PEP", "PPE", "PPP", "EPP"],
+    ),
+    DemoSeminar(
         slug=DRAFT_SLUG,
         title="Veranstaltungen planen und bewerben",
         topic="oeffentlichkeitsarbeit",
@@ -396,6 +426,14 @@ def _build_seminar(spec: DemoSeminar, topic: Topic, today: date, zone: ZoneInfo,
     return seminar
 
 
+def _tick_attendance(seminar: Seminar, registered: list[Registration], patterns: list[str]) -> None:
+    """Tick the attendance lists of a seminar that is over, as its trainer did on each day."""
+    letters = {"P": AttendanceStatus.PRESENT, "A": AttendanceStatus.ABSENT, "E": AttendanceStatus.EXCUSED}
+    for registration, pattern in zip(registered, patterns):
+        for session, letter in zip(seminar.scheduled_sessions, pattern):
+            attendance.record(session, registration, letters[letter], now=session.ends_at)
+
+
 def load_demo_data(progress: Callable[[str], None] = lambda line: None) -> DemoSummary:
     """Add the demo topics, seminars, associations and registrations; flushes, does not commit.
 
@@ -429,20 +467,29 @@ def load_demo_data(progress: Callable[[str], None] = lambda line: None) -> DemoS
     for spec in SEMINARS:
         seminar = _build_seminar(spec, topics[spec.topic], today, zone, created_at=registered_at)
         summary.seminars += 1
+        # a seminar that is over had its registrations before its first session
+        clock = (seminar.first_start - timedelta(days=spec.registered_days_before)
+                 if spec.registered_days_before is not None else None)
+        registered = []
         for person in spec.registrants:
             first_name, last_name, language, association_index = PEOPLE[person]
-            registered_at += timedelta(hours=3, minutes=17)
+            if clock is not None:
+                clock += timedelta(hours=5, minutes=41)
+            else:
+                registered_at += timedelta(hours=3, minutes=17)
             registration = register(
                 seminar,
                 Applicant(first_name=first_name, last_name=last_name, email=_email(first_name, last_name),
                           preferred_language=language, needs=NEEDS.get(person)),
                 associations[association_index],
-                now=min(registered_at, now),
+                now=clock if clock is not None else min(registered_at, now),
             )
+            registered.append(registration)
             if registration.status == RegistrationStatus.CONFIRMED:
                 summary.confirmed += 1
             else:
                 summary.waitlisted += 1
+        _tick_attendance(seminar, registered, spec.attendance)
         confirmed = db.session.scalar(
             db.select(func.count(Registration.id)).where(
                 Registration.seminar_id == seminar.id, Registration.status == RegistrationStatus.CONFIRMED)

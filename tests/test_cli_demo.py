@@ -125,7 +125,8 @@ def test_the_draft_seminar_is_not_in_the_public_catalogue(app):
         listed = {entry.seminar.slug for month in upcoming_catalogue(now()) for entry in month.entries}
         assert demo.DRAFT_SLUG not in listed
         assert demo.FULL_SLUG in listed and demo.STARTED_SLUG in listed
-        assert len(listed) == len(demo.SEMINARS) - 1
+        assert demo.PAST_SLUG not in listed  # over
+        assert len(listed) == len(demo.SEMINARS) - 2
 
 
 def test_second_run_with_if_empty_adds_nothing(app):
@@ -170,3 +171,27 @@ def test_help_explains_the_command(app):
 
     assert result.exit_code == 0
     assert "demo data" in result.output and "--if-empty" in result.output
+
+
+def test_a_seminar_in_the_past_has_attendance_ticked_and_certificates(app):
+    from booking.attendance import services as attendance
+    from booking.attendance.models import Attendance, AttendanceStatus
+
+    seed(app)
+
+    with app.app_context():
+        past = seminar(demo.PAST_SLUG)
+        assert past.status == SeminarStatus.PUBLISHED and past.last_end < now()
+        assert len(past.scheduled_sessions) == 3
+        ticks = Counter(db.session.scalars(db.select(Attendance.status).join(Session).where(
+            Session.seminar_id == past.id)))
+        assert set(ticks) == {AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED}
+        assert sum(ticks.values()) == 3 * statuses(past)[RegistrationStatus.CONFIRMED]
+        holders = attendance.certificate_holders(past)
+        assert 2 <= len(holders) < statuses(past)[RegistrationStatus.CONFIRMED]
+        assert all(attendance.participant_may_download_certificate(r) for r in holders)
+        # the person absent three times is marked on the lists of a seminar still to come
+        started = seminar(demo.STARTED_SLUG)
+        marks = attendance.no_show_marks(list(db.session.scalars(
+            db.select(Registration).where(Registration.seminar_id == started.id))))
+        assert list(marks.values()) == [3]
