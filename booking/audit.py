@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "association.renamed": _l("Association renamed"),
     "association.merged": _l("Associations merged"),
     "email.retried": _l("Email sent again"),
+    "attendance.recorded": _l("Attendance ticked"),
     "user.invited": _l("User invited"),
     "user.invitation_resent": _l("Invitation sent again"),
     "user.joined": _l("User set their password"),
@@ -70,7 +71,36 @@ ACTION_LABELS = {
 
 
 def action_label(entry) -> str:
+    if entry.action == "attendance.recorded":
+        return _attendance_label(entry.detail or {})
     return str(ACTION_LABELS.get(entry.action, entry.action))
+
+
+def _attendance_label(detail: dict) -> str:
+    """"Attendance ticked: Present (before: Absent), session 2 on 3 Mar 2027, 18:00"."""
+    from datetime import datetime as _datetime
+
+    from flask_babel import gettext as _
+
+    from .attendance.models import ATTENDANCE_LABELS, AttendanceStatus
+    from .formatting import datetime_short
+
+    def label(value):
+        try:
+            return str(ATTENDANCE_LABELS[AttendanceStatus(value)])
+        except ValueError:
+            return str(value)
+
+    text = _("Attendance ticked: %(status)s", status=label(detail.get("status")))
+    if detail.get("previous"):
+        text = _("%(text)s (before: %(previous)s)", text=text, previous=label(detail["previous"]))
+    if detail.get("session_starts_at"):
+        when = datetime_short(_datetime.fromisoformat(detail["session_starts_at"]))
+        if detail.get("session_number"):
+            return _("%(text)s, session %(number)d on %(when)s", text=text, number=detail["session_number"],
+                     when=when)
+        return _("%(text)s, session on %(when)s", text=text, when=when)
+    return text
 
 
 def actor_label(entry) -> str:
@@ -158,8 +188,10 @@ def record(action: str, *, seminar=None, registration=None, actor: Actor | None 
     return entry
 
 
-def entries_for(*, seminar=None, registration=None, limit: int = 200) -> list[AuditEntry]:
+def entries_for(*, seminar=None, registration=None, limit: int = 200, exclude: tuple[str, ...] = ()) -> list[AuditEntry]:
     query = db.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if exclude:
+        query = query.where(AuditEntry.action.not_in(exclude))
     if seminar is not None:
         query = query.where(AuditEntry.seminar_id == seminar.id)
     if registration is not None:

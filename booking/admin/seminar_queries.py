@@ -57,7 +57,9 @@ def seminar_by_id(seminar_id: int) -> Seminar | None:
 
 
 def audit_log(seminar: Seminar) -> list[audit.AuditEntry]:
-    return audit.entries_for(seminar=seminar)
+    """The seminar's history. Attendance ticks (one entry per participant and session) are shown on
+    each registration's page instead, where they do not crowd out the seminar's own changes."""
+    return audit.entries_for(seminar=seminar, exclude=("attendance.recorded",))
 
 
 def trainer_accounts() -> list[User]:

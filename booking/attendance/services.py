@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from .. import audit
 from ..database import utcnow
 from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
@@ -151,10 +152,19 @@ def record(session: Session, registration: Registration, status: AttendanceStatu
     if attendance is None:
         attendance = Attendance(session_id=session.id, registration_id=registration.id)
         db.session.add(attendance)
+    previous = attendance.status
     attendance.status = status
     attendance.recorded_at = now
     attendance.recorded_by_user_id = by.id if by is not None else None
     db.session.flush()
+    if previous != status:
+        # one entry per change (a second tap on the same button changes nothing); who comes from
+        # the context (booking.audit): the trainer or coordinator logged in
+        scheduled = [s.id for s in session.seminar.scheduled_sessions]
+        audit.record("attendance.recorded", registration=registration, session_id=session.id,
+                     session_number=scheduled.index(session.id) + 1 if session.id in scheduled else None,
+                     session_starts_at=session.starts_at.isoformat(), status=status.value,
+                     previous=previous.value if previous is not None else None)
     log.info("attendance: registration %s at session %s recorded %s by user %s", registration.id, session.id,
              status, attendance.recorded_by_user_id)
     return attendance

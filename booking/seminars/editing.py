@@ -145,7 +145,7 @@ def registration_total(seminar: Seminar) -> int:
 
 def changes_since(seminar: Seminar, version: int) -> list[audit.AuditEntry]:
     """The saves of this seminar after `version`, oldest first."""
-    entries = [entry for entry in audit.entries_for(seminar=seminar, limit=100)
+    entries = [entry for entry in audit.entries_for(seminar=seminar, limit=100, exclude=("attendance.recorded",))
                if entry.action in ("seminar.edited", "seminar.published")
                and (entry.detail or {}).get("version", 0) > version]
     return list(reversed(entries))
