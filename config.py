@@ -69,7 +69,8 @@ class Config:
     BOOKING_EMAIL_LOG_RETENTION_DAYS = int(os.environ.get("BOOKING_EMAIL_LOG_RETENTION_DAYS", "30"))
     # "Completed" (booking.attendance): present at this share of a seminar's scheduled sessions
     # (1.0: every one; 0.75: three of four, rounded up).
-    BOOKING_COMPLETION_SHARE = float(os.environ.get("BOOKING_COMPLETION_SHARE", "1.0"))
+    # Checked when the app is created (above 0, at most 1): a wrong value stops the start with a clear message.
+    BOOKING_COMPLETION_SHARE = os.environ.get("BOOKING_COMPLETION_SHARE", "1.0")
     BOOKING_WORKER_INTERVAL = float(os.environ.get("BOOKING_WORKER_INTERVAL", "10"))
     # Without MAIL_SERVER, emails are kept in this mbox file instead of being sent (empty: only logged).
     # It holds whole emails with their personal links: written with mode 0600, and off in production.

@@ -59,8 +59,23 @@ def load_config(app: Flask, config) -> None:
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
             "or BOOKING_CONFIG=development for a local trial."
         )
+    app.config["BOOKING_COMPLETION_SHARE"] = completion_share_setting(app.config.get("BOOKING_COMPLETION_SHARE", 1.0))
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+
+
+def completion_share_setting(value) -> float:
+    """BOOKING_COMPLETION_SHARE as a number above 0 and at most 1, checked when the app is created
+    (not first when an attendance page is shown): "completed" and certificates depend on it."""
+    try:
+        share = float(str(value).strip().replace(",", ".")) if not isinstance(value, (int, float)) else float(value)
+    except ValueError:
+        share = None
+    if share is None or not 0 < share <= 1:  # NaN fails this too
+        raise SettingMissing(
+            f"BOOKING_COMPLETION_SHARE={value!r} is not a share of a seminar's sessions: use a number above 0 "
+            "and at most 1, e.g. 1 (every session) or 0.75 (three of four).")
+    return share
 
 
 def register_logging(app: Flask) -> None:
