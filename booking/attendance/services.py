@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from .. import audit
 from ..database import utcnow
 from ..extensions import db
+from ..mail import outbox
 from ..registrations.models import Registration, RegistrationStatus
 from ..registrations.services import lock_seminar
 from ..seminars.models import Seminar, SeminarStatus, Session, SessionStatus
@@ -165,6 +166,10 @@ def record(session: Session, registration: Registration, status: AttendanceStatu
                      session_number=scheduled.index(session.id) + 1 if session.id in scheduled else None,
                      session_starts_at=session.starts_at.isoformat(), status=status.value,
                      previous=previous.value if previous is not None else None)
+        # a list corrected after the seminar is over: a certificate that became due is announced now
+        last_end = session.seminar.last_end
+        if last_end is not None and last_end <= now and participant_may_download_certificate(registration, now=now):
+            outbox.certificate_ready(registration)
     log.info("attendance: registration %s at session %s recorded %s by user %s", registration.id, session.id,
              status, attendance.recorded_by_user_id)
     return attendance
@@ -265,6 +270,39 @@ def participant_may_download_certificate(registration: Registration, *, now: dat
     scheduled session has ended) and they completed it. The office may hand it out earlier."""
     last_end = registration.seminar.last_end
     return last_end is not None and last_end <= (now or utcnow()) and has_certificate(registration)
+
+
+# --- "your certificate is ready" ----------------------------------------------------------------
+
+# Seminars whose last session ended within this period are looked at by the worker's pass; a tick
+# changed later (the office correcting a list) records the email itself (see `record`).
+CERTIFICATE_NOTICE_PERIOD = timedelta(days=30)
+
+
+def record_certificate_notices(now: datetime | None = None) -> int:
+    """Record the "certificate ready" email for everyone who completed a seminar that is now over
+    (its last scheduled session ended, within CERTIFICATE_NOTICE_PERIOD) and has not had it yet.
+    Once per registration (booking.mail.outbox.certificate_ready). Flushes; the caller commits.
+    Returns how many were recorded now."""
+    now = now or utcnow()
+    ended_recently = (db.select(Session.seminar_id)
+                      .where(Session.status == SessionStatus.SCHEDULED, Session.ends_at > now - CERTIFICATE_NOTICE_PERIOD,
+                             Session.ends_at <= now))
+    seminars = db.session.scalars(db.select(Seminar).where(
+        Seminar.status == SeminarStatus.PUBLISHED, Seminar.id.in_(ended_recently)).order_by(Seminar.id))
+    recorded = 0
+    for seminar in seminars:
+        if seminar.last_end is None or seminar.last_end > now:
+            continue  # a session still to come
+        holders = certificate_holders(seminar)
+        told = outbox.certificate_notice_recorded([r.id for r in holders])
+        for registration in holders:
+            if registration.id not in told:
+                outbox.certificate_ready(registration)
+                recorded += 1
+        if holders:
+            log.info("seminar %s: %d certificate emails recorded", seminar.id, len(holders) - len(told))
+    return recorded
 
 
 # --- rates ---------------------------------------------------------------------------------------

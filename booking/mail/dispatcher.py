@@ -169,6 +169,11 @@ def skip_reason(message: OutboxMessage, now: datetime) -> str | None:
     elif kind == MessageKind.OFFER:
         if not registration.can_accept_offer(now):
             return "the offer was answered or ran out before this went out"
+    elif kind == MessageKind.CERTIFICATE_READY:
+        from ..attendance.services import participant_may_download_certificate
+
+        if not participant_may_download_certificate(registration, now=now):
+            return "the certificate can no longer be downloaded (attendance changed, or the data was deleted)"
     elif kind == MessageKind.OFFICE_MESSAGE:
         if registration.status == RegistrationStatus.CANCELLED:
             return "the registration was cancelled before this went out"
@@ -570,6 +575,23 @@ def _offers_pass(echo, now: datetime | None) -> None:
         echo(f"offers ended after their deadline: {ended}")
 
 
+def _certificates_pass(echo, now: datetime | None) -> None:
+    """Whoever completed a seminar that is now over is told once that their certificate is ready
+    (booking.attendance.services.record_certificate_notices); the emails go out in this pass."""
+    from ..attendance.services import record_certificate_notices
+
+    try:
+        begin_write()
+        recorded = record_certificate_notices(now)
+        db.session.commit()
+    except Exception as exc:  # must not hold up the emails: looked at again next pass
+        db.session.rollback()
+        log.error("certificate emails could not be recorded: %s\n%s", _loggable(exc), _traceback_without_values(exc))
+        return
+    if recorded:
+        echo(f"certificate emails recorded: {recorded}")
+
+
 def _daily_privacy_pass(echo, now: datetime | None = None) -> None:
     """Once a day (remembered in the audit log, so across restarts too): the retention purge."""
     from .. import audit
@@ -593,6 +615,7 @@ def _one_pass(echo, now: datetime | None = None) -> None:
 
     _daily_privacy_pass(echo, now)
     _offers_pass(echo, now)
+    _certificates_pass(echo, now)
     scheduled = schedule_reminders(now)
     db.session.commit()
     while True:  # a backlog goes out in batches until nothing is due

@@ -35,6 +35,9 @@ class MessageKind(enum.StrEnum):
     # the office writes to a seminar's participants: its own subject and text (facts: subject, body),
     # framed by a greeting and the personal link in the reader's language
     OFFICE_MESSAGE = "office_message"
+    # the seminar is over and the person completed it: their certificate of attendance can be
+    # downloaded from their personal link (one per registration, booking.attendance.services)
+    CERTIFICATE_READY = "certificate_ready"
     # to a staff member of the workspace, not about any registration (user_id set, facts: token_version,
     # expires_at): the link to set a first password, and the link to set a new one
     USER_INVITATION = "user_invitation"

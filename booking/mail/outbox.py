@@ -288,6 +288,21 @@ def office_message(registration: Registration, *, subject: str, body: str, key: 
                   extra_key=key)
 
 
+def certificate_ready(registration: Registration) -> OutboxMessage:
+    """The person's certificate of attendance can be downloaded from their personal link. Recorded
+    once per registration (the dedupe key has no session and no revision): recording it again
+    returns the first row."""
+    return record(MessageKind.CERTIFICATE_READY, registration)
+
+
+def certificate_notice_recorded(registration_ids: list[int]) -> set[int]:
+    """Which of these registrations have had their certificate email recorded already."""
+    if not registration_ids:
+        return set()
+    return set(db.session.scalars(db.select(OutboxMessage.registration_id).where(
+        OutboxMessage.kind == MessageKind.CERTIFICATE_READY, OutboxMessage.registration_id.in_(registration_ids))))
+
+
 def confirmed_registrations(seminar: Seminar) -> list[Registration]:
     return list(db.session.scalars(
         db.select(Registration)

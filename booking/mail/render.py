@@ -81,6 +81,8 @@ def _subject(message: OutboxMessage) -> str:
                      deadline=datetime_short(_deadline(message)))
         case MessageKind.OFFER_EXPIRED:
             return _("The place offered to you has been passed on: %(title)s", title=seminar.title)
+        case MessageKind.CERTIFICATE_READY:
+            return _("Your certificate of attendance: %(title)s", title=seminar.title)
         case MessageKind.OFFICE_MESSAGE:
             # the office's own words, as written
             return message.facts.get("subject") or _("A message about %(title)s", title=seminar.title)
@@ -106,6 +108,8 @@ def _subject_about(message: OutboxMessage, person: str) -> str:
         case MessageKind.OFFER_EXPIRED:
             return _("The place offered to %(person)s has been passed on: %(title)s", person=person,
                      title=title)
+        case MessageKind.CERTIFICATE_READY:
+            return _("The certificate of attendance of %(person)s: %(title)s", person=person, title=title)
     # the contact may get the same kind of email for several members: say whose it is up front
     return _("For %(name)s: %(subject)s", name=person, subject=_subject(message))
 

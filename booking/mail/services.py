@@ -48,6 +48,7 @@ KIND_LABELS = {
     MessageKind.LINKS: _l("Personal links"),
     MessageKind.MEMBERS_UPDATE: _l("News about members (to the contact person)"),
     MessageKind.OFFICE_MESSAGE: _l("Message from the office"),
+    MessageKind.CERTIFICATE_READY: _l("Certificate of attendance ready"),
     MessageKind.USER_INVITATION: _l("Invitation to the workspace"),
     MessageKind.PASSWORD_RESET: _l("Link to set a new password"),
 }
