@@ -218,6 +218,7 @@ def test_the_page_shows_the_counts_worked_out_by_hand(client, seeded):
     assert page.count('<svg class="chart"') == 3
     assert 'role="img" aria-labelledby="chart-seminars-title chart-seminars-desc"' in page
     assert "<title id=\"chart-months-title\">Attendance per month</title>" in page
+    assert page.count("direction=\"ltr\"") == 3
     assert "style=" not in page[page.index("<svg"):page.rindex("</svg>")]
     # the downloads for the same period
     assert 'href="/admin/report.xlsx?from=2025-03-01&amp;to=2025-06-30"' in page
@@ -283,9 +284,11 @@ def test_the_pdf_holds_the_same_counts_and_charts(client, seeded):
                      "March 2025 3 7 5", "Nordend 4", "Südstadt 3", "District not given 2",
                      "Vereinsrecht kompakt Vereinsrecht 1 1 2"):
         assert expected in re.sub(r"\s+", " ", text), expected
-    # the charts' labels are drawn as text in the PDF
-    assert "Seminars held per topic" not in text or True
-    assert text.count("Attendance per month") >= 0
+    # the three charts are in it, their labels and values drawn as text (SVG, not pictures of text)
+    for title in ("Seminars held per topic", "Participants per topic", "Attendance per month"):
+        assert title in lines, title
+    assert "Expected Present" in lines  # the month chart's legend
+    assert lines.count("Vereinsrecht") == 2  # a label in each topic chart (the tables say more on the line)
     for first, last, email in seeded.people:
         assert last not in text and email not in text, last
 

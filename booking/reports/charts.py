@@ -2,7 +2,7 @@
 
 Horizontal bars, each category's label on its own line above its bars: labels of any length and
 script stay readable on a phone, and the chart mirrors for right-to-left languages (labels and bars
-start at the right edge). Only SVG presentation attributes (fill=, x=, ...) and classes: the
+start at the right edge; the coordinates are mirrored here, so browsers and WeasyPrint agree). Only SVG presentation attributes (fill=, x=, ...) and classes: the
 Content-Security-Policy allows no inline style. The same chart goes into the page and the PDF; the
 page puts the same figures in a table beside it for screen readers (the SVG is one image to them,
 named by its <title> and <desc>).
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH = 400
+WIDTH = 360
 PAD = 4
-FONT_SIZE = 13
-LABEL_LINE = 18  # a category's label, above its bars
+FONT_SIZE = 14
+LABEL_LINE = 19  # a category's label, above its bars
 BAR = 14
 BAR_GAP = 3
 ROW_GAP = 10
 LEGEND_LINE = 22
 VALUE_SPACE = 44  # room after the longest bar for its number
-LABEL_CHARACTERS = 52  # longer labels are cut (the table beside has them whole)
+LABEL_CHARACTERS = 44  # longer labels are cut (the table beside has them whole)
 # Dark enough on white for the numbers beside them and for each other (WCAG non-text contrast).
 FILLS = ("#1f5f99", "#a34f00")
 TEXT_FILL = "#1a1a1a"
@@ -73,7 +73,8 @@ def bar_chart(chart_id: str, title: str, description: str, categories: list[str]
         rects.append(Rect(WIDTH - x - width if rtl else x, y, width, height, fill))
 
     def text(x, y, value, anchor="start"):
-        # mirrored: "start" (left) becomes the right edge, i.e. anchored at its end
+        # Anchors are those of left-to-right text (the <svg> says direction="ltr", else a page in
+        # Arabic would turn "end" into the left edge): mirrored, text that began at x ends there.
         if rtl:
             texts.append(Text(WIDTH - x, y, "end" if anchor == "start" else "start", value))
         else:
@@ -85,7 +86,7 @@ def bar_chart(chart_id: str, title: str, description: str, categories: list[str]
         for index, (name, _) in enumerate(series):
             rect(x, y + 3, 12, 12, FILLS[index % len(FILLS)])
             text(x + 17, y + 14, name)
-            x += 17 + 8 * len(name) + 16
+            x += 17 + round(FONT_SIZE * 0.6 * len(name)) + 16
         y += LEGEND_LINE
     largest = max((value for _, values in series for value in values), default=0)
     span = WIDTH - 2 * PAD - VALUE_SPACE
