@@ -374,3 +374,41 @@ def test_a_bad_period_gets_a_message_beside_its_field(client, seeded, path, quer
 def test_three_years_to_the_day_are_allowed(client, seeded):
     log_in(client, COORDINATOR)
     assert client.get("/admin/report?from=2025-03-01&to=2028-02-29").status_code == 200
+
+
+def test_the_reports_attendance_counts_are_attendances_own(app, seeded):
+    """The counts made for many seminars at once agree with attendance's rules for one seminar."""
+    from booking.seminars.models import Seminar, Session
+
+    with app.app_context():
+        seminars = list(db.session.scalars(db.select(Seminar)))
+        totals = attendance.roll_totals(db.select(Session.id))
+        completed = attendance.completed_counts(db.select(Seminar.id))
+        for seminar in seminars:
+            assert completed.get(seminar.id, 0) == len(attendance.completed_registrations(seminar)), seminar.title
+            for session in seminar.scheduled_sessions:
+                roll = attendance.session_roll(session)
+                counted = totals.get(session.id, attendance.RollTotals())
+                assert (counted.listed, counted.present, counted.absent, counted.excused) == (
+                    len(roll.rows), roll.present, roll.absent, roll.excused), seminar.title
+
+
+def test_completion_follows_the_configured_share(app, client, seeded):
+    """Half the sessions: in S1 Ahmet and Sara complete too, in S2 Rana: 6 of 8."""
+    app.config["BOOKING_COMPLETION_SHARE"] = 0.5
+    log_in(client, COORDINATOR)
+    shown = figures(client.get(f"/admin/report?{PERIOD}").get_data(as_text=True))
+    assert shown["Completion rate"] == "75% (6 completed of 8 participants of the seminars that are over)"
+
+
+def test_a_period_without_seminars_says_so(client, seeded):
+    log_in(client, COORDINATOR)
+    page = client.get("/admin/report?from=2024-01-01&to=2024-12-31").get_data(as_text=True)
+    assert "No seminar was held in this period." in page
+    assert 'id="report-summary"' not in page
+    response = client.get("/admin/report.xlsx?from=2024-01-01&to=2024-12-31")
+    from openpyxl import load_workbook
+
+    summary = {row[0]: row[1] for row in load_workbook(io.BytesIO(response.data))["Summary"].iter_rows(
+        min_row=2, values_only=True)}
+    assert summary["Seminars held"] == 0 and summary["Attendance rate"] is None
