@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
@@ -293,6 +294,23 @@ def test_the_pdf_holds_the_same_counts_and_charts(client, seeded):
         assert last not in text and email not in text, last
 
 
+def test_the_pdf_in_arabic_draws_its_charts_from_the_right(client, seeded):
+    from tests.pdf_text import glyph_lines, read_left_to_right
+
+    def chart_label_starts(query: str) -> list[float]:
+        """Where the text "Vereinsrecht" begins on the page, each time it stands alone (a chart's label, a cell)."""
+        response = client.get(f"/admin/report.pdf?{PERIOD}{query}")
+        assert response.status_code == 200
+        return [line[0].x for line in glyph_lines(response.data) if read_left_to_right(line) == "Vereinsrecht"]
+
+    log_in(client, COORDINATOR)
+    english, arabic = chart_label_starts(""), chart_label_starts("&lang=ar")
+    middle = 595 / 2  # of an A4 page, in points
+    # the charts' labels and the tables' cells: on the left in English, on the right in Arabic
+    assert len(english) >= 2 and all(x < middle for x in english), english
+    assert len(arabic) >= 2 and all(x > middle for x in arabic), arabic
+
+
 def test_the_number_of_queries_does_not_grow_with_the_data(app):
     with app.app_context():
         def seed(people: int, seminars: int):
@@ -349,7 +367,7 @@ def test_the_coordinators_navigation_links_the_report_for_the_year_so_far(client
     log_in(client, COORDINATOR)
     assert 'href="/admin/report"' in client.get("/admin/").get_data(as_text=True)
     page = client.get("/admin/report").get_data(as_text=True)
-    today = date.today()
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()  # BOOKING_TIMEZONE's today
     assert f'value="{today.year}-01-01"' in page
     assert f'name="to" required type="date" value="' in page
 
