@@ -69,7 +69,6 @@ def test_the_report_fits_the_screen_and_draws_its_charts(browser, live_server, h
         widths = [bar.bounding_box()["width"] for bar in bars.all()]
         assert len(widths) == 2 and max(widths) > min(widths) > 0
         assert horizontal_overflow(page) == 0
-        page.screenshot(path=f"/tmp/report-{width}.png", full_page=True)
         assert page.console_log.csp_violations == []
     finally:
         context.close()
@@ -87,7 +86,6 @@ def test_in_arabic_the_charts_run_from_the_right(browser, live_server, held):
         for bar in bars:
             assert abs((bar["x"] + bar["width"]) - (box["x"] + box["width"])) < 0.05 * box["width"], (bar, box)
         assert horizontal_overflow(page) == 0
-        page.screenshot(path="/tmp/report-ar.png", full_page=True)
         assert page.console_log.csp_violations == []
     finally:
         context.close()
