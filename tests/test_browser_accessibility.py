@@ -93,6 +93,9 @@ def objects(module_app):
         session = open_seminar.sessions[1]
         editing.cancel_session(session, reason="Raum nicht verfügbar")
         draft = make_seminar(slug="entwurf", title="Digitale Mitgliederverwaltung", topic=law, status="draft")
+        held_at = now().replace(microsecond=0) - timedelta(days=30)  # for the funder's report's charts
+        make_seminar(slug="gehalten", title="Vereinsrecht im Rückblick", topic=law,
+                     sessions=[(held_at, held_at + timedelta(hours=2))])
         associations.find_or_create_association("Kulturverin")
         create_user(STAFF_EMAIL, role="coordinator", display_name="Koordination",
                                   password=STAFF_PASSWORD)
@@ -115,6 +118,7 @@ def objects(module_app):
             "member_public_id": members[0].public_id,
             "pending_id": associations.find_or_create_association("Kulturverin").id,
             "message_id": with_html.id, "trainer_id": trainer.id,
+            "report_period": f"from={(held_at - timedelta(days=30)).date()}&to={held_at.date()}",
             "reset_token": make_link_token(LinkPurpose.PASSWORD_RESET, trainer,
                                            token_version=trainer.token_version, expires_at=expires),
             "invitation_token": make_link_token(LinkPurpose.INVITATION, invited,
@@ -247,6 +251,8 @@ PAGES = [
     Visit("association to review", "admin.association", lambda o: f"/admin/associations/{o['pending_id']}"),
     Visit("email log", "admin.emails", lambda o: "/admin/emails"),
     Visit("email", "admin.email", lambda o: f"/admin/emails/{o['message_id']}"),
+    Visit("funder's report", "admin.report", lambda o: f"/admin/report?{o['report_period']}"),
+    Visit("funder's report with errors", "admin.report", lambda o: "/admin/report?from=2020-13-01&to=", status=400),
     Visit("users", "admin.users", lambda o: "/admin/users"),
     Visit("user", "admin.user", lambda o: f"/admin/users/{o['trainer_id']}"),
     Visit("invite a user", "admin.invite_user", lambda o: "/admin/users/invite"),
@@ -273,6 +279,8 @@ NOT_HTML = {
     "admin.certificates_zip": "a ZIP file of certificates (PDFs)",
     "public.certificate": "a PDF (the participant's certificate of attendance)",
     "public.short_link": "only redirects (302) to the seminar page, visited above",
+    "admin.report_xlsx": "a spreadsheet (.xlsx) of the funder's report (its page is visited above)",
+    "admin.report_pdf": "a PDF of the funder's report (its page is visited above)",
 }
 
 

@@ -58,6 +58,11 @@ def can_download_certificates(user=None) -> bool:
     return is_coordinator(user)
 
 
+def can_see_report(user=None) -> bool:
+    """The funder's report and its downloads (counts of the whole programme): the office."""
+    return is_coordinator(user)
+
+
 def coordinator_required(view):
     """For views that change things or show everything: 403 for a trainer."""
     @wraps(view)

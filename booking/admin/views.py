@@ -47,3 +47,4 @@ from . import users as _users  # noqa: E402,F401  (its routes join this blueprin
 from . import sign_in_sheets as _sign_in_sheets  # noqa: E402,F401
 from . import attendance as _attendance  # noqa: E402,F401  (the attendance lists join this blueprint)
 from . import certificates as _certificates  # noqa: E402,F401
+from . import reports as _reports  # noqa: E402,F401  (the funder's report)

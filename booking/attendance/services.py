@@ -186,7 +186,11 @@ def completion_share() -> float:
 
 def sessions_required(seminar: Seminar) -> int:
     """How many scheduled sessions a participant must attend to complete the seminar (0: no sessions)."""
-    scheduled = len(seminar.scheduled_sessions)
+    return sessions_required_of(len(seminar.scheduled_sessions))
+
+
+def sessions_required_of(scheduled: int) -> int:
+    """How many of `scheduled` sessions a participant must attend to complete a seminar (0: none scheduled)."""
     # rounded to a millionth first: 0.7 * 10 is 7.000000000000001 in floating point, and means 7
     return min(scheduled, math.ceil(round(completion_share() * scheduled, 6)))
 
@@ -334,6 +338,80 @@ def seminar_attendance(seminar: Seminar, *, now: datetime | None = None) -> Semi
         Registration.seminar_id == seminar.id, Registration.status == RegistrationStatus.CONFIRMED)) or 0
     return SeminarAttendance(seminar, rolls, held, participants, len(completed_registrations(seminar)),
                              sessions_required(seminar), completion_share())
+
+
+# --- many seminars at once (the funder's report, booking.reports) ---------------------------------
+# The same rules as above, counted in SQL for any number of sessions or seminars with a fixed number
+# of queries: `sessions` and `seminars` are SELECTs of ids (subqueries), never lists loaded first.
+
+@dataclass
+class RollTotals:
+    """A session's list counted, as SessionRoll counts it: everyone with a place, plus anyone ticked."""
+
+    listed: int = 0
+    present: int = 0
+    absent: int = 0
+    excused: int = 0
+
+    @property
+    def ticked(self) -> int:
+        return self.present + self.absent + self.excused
+
+
+def roll_totals(sessions) -> dict[int, RollTotals]:
+    """{session id: its list's counts} for the sessions whose ids `sessions` selects (two queries)."""
+    totals: dict[int, RollTotals] = {}
+    with_place = db.session.execute(
+        db.select(Session.id, db.func.count(Registration.id))
+        .join(Registration, Registration.seminar_id == Session.seminar_id)
+        .where(Session.id.in_(sessions), Registration.status == RegistrationStatus.CONFIRMED)
+        .group_by(Session.id))
+    for session_id, count in with_place:
+        totals.setdefault(session_id, RollTotals()).listed += count
+    confirmed = Registration.status == RegistrationStatus.CONFIRMED
+    ticks = db.session.execute(
+        db.select(Attendance.session_id, Attendance.status, confirmed, db.func.count(Attendance.id))
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .where(Attendance.session_id.in_(sessions))
+        .group_by(Attendance.session_id, Attendance.status, confirmed))
+    for session_id, status, has_place, count in ticks:
+        roll = totals.setdefault(session_id, RollTotals())
+        if not has_place:  # ticked here, without a place now: on the list all the same
+            roll.listed += count
+        if status == AttendanceStatus.PRESENT:
+            roll.present += count
+        elif status == AttendanceStatus.ABSENT:
+            roll.absent += count
+        else:
+            roll.excused += count
+    return totals
+
+
+def completed_counts(seminars) -> dict[int, int]:
+    """{seminar id: how many completed it} for the seminars whose ids `seminars` selects (two queries):
+    `completed` for each of their registrations, counted."""
+    scheduled = dict(db.session.execute(
+        db.select(Session.seminar_id, db.func.count(Session.id))
+        .where(Session.seminar_id.in_(seminars), Session.status == SessionStatus.SCHEDULED)
+        .group_by(Session.seminar_id)).all())
+    present = (db.select(Attendance.registration_id, db.func.count(Attendance.id).label("sessions"))
+               .join(Session, Session.id == Attendance.session_id)
+               .join(Registration, Registration.id == Attendance.registration_id)
+               .where(Session.seminar_id.in_(seminars), Session.seminar_id == Registration.seminar_id,
+                      Session.status == SessionStatus.SCHEDULED, Attendance.status == AttendanceStatus.PRESENT)
+               .group_by(Attendance.registration_id).subquery())
+    attended = db.func.coalesce(present.c.sessions, 0)
+    rows = db.session.execute(
+        db.select(Registration.seminar_id, attended, db.func.count(Registration.id))
+        .outerjoin(present, present.c.registration_id == Registration.id)
+        .where(Registration.seminar_id.in_(seminars), Registration.status == RegistrationStatus.CONFIRMED)
+        .group_by(Registration.seminar_id, attended))
+    counts: dict[int, int] = {}
+    for seminar_id, sessions, registrations in rows:
+        required = sessions_required_of(scheduled.get(seminar_id, 0))
+        done = registrations if required > 0 and sessions >= required else 0
+        counts[seminar_id] = counts.get(seminar_id, 0) + done
+    return counts
 
 
 # --- no-shows ------------------------------------------------------------------------------------
