@@ -10,6 +10,7 @@ import re
 
 from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 
 from ..database import utcnow
 from ..extensions import db
@@ -51,6 +52,7 @@ def catalogue_feed():
         .where(Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)),
                Session.ends_at > utcnow())
         .order_by(Session.starts_at)
+        .options(contains_eager(Session.seminar))  # each event links to its seminar's page
     )
     topic_slug = request.args.get("topic")
     if topic_slug:
