@@ -272,3 +272,48 @@ def test_a_kept_page_is_dropped_after_its_seconds_since_time_alone_changes_pages
     with counted_statements(app) as statements:
         text(visitor, "/")
     assert len(statements) > 1  # rendered again
+
+
+def test_a_registration_request_renders_no_email_and_commits_once(app, seminar):
+    """The request records its emails in the outbox; the mail worker renders and sends them later."""
+    from flask import template_rendered
+
+    visitor = app.test_client()
+    token = csrf_token(visitor, f"/seminars/{seminar['slug']}")
+    rendered, commits = [], []
+
+    def on_render(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    def on_commit(connection):
+        commits.append(connection)
+
+    with app.app_context():
+        engine = db.engine
+    template_rendered.connect(on_render, app)
+    event.listen(engine, "commit", on_commit)
+    try:
+        response = visitor.post(f"/seminars/{seminar['slug']}/register", data={
+            "csrf_token": token, "first_name": "Leyla", "last_name": "Yılmaz", "email": "leyla@example.net",
+            "association_id": "", "new_association": "Kulturverein", "preferred_language": "en", "consent": "y"})
+    finally:
+        template_rendered.disconnect(on_render, app)
+        event.remove(engine, "commit", on_commit)
+    assert response.status_code == 302
+    assert len(commits) == 1
+    assert not [name for name in rendered if name.startswith("emails/")], rendered
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) >= 1  # recorded, to be rendered later
+
+
+def test_redis_hears_of_a_version_only_once_it_is_committed(redis_app, seminar):
+    app = redis_app
+    with app.app_context():
+        committed = data_version.database_version()
+        client = data_version.redis_client()
+        with db.session.begin_nested():  # a savepoint released is no commit
+            db.session.get(Seminar, seminar["id"]).capacity = 9
+        stored = client.get(data_version.redis_key())
+        assert stored is None or int(stored) <= committed
+        db.session.commit()
+        assert int(client.get(data_version.redis_key())) == data_version.database_version() == committed + 1

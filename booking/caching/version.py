@@ -108,6 +108,8 @@ def _after_soft_rollback(session, previous_transaction):
 
 
 def _before_commit(session):
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
     # the number this transaction commits, read under its own bump (on PostgreSQL the row is
     # locked by it until the commit): what Redis is told afterwards
     if session.info.get(PUBLISH) and redis_configured():
@@ -116,6 +118,8 @@ def _before_commit(session):
 
 
 def _after_commit(session):
+    if session.in_nested_transaction():  # (SQLAlchemy tells of savepoints released too)
+        return
     session.info.pop(BUMPED, None)
     value = session.info.pop(PUBLISH, None)
     if value is not None and value is not True:
@@ -164,8 +168,8 @@ def _publish(value: int) -> None:
         return
     try:
         _mirror(client, value)
-    except Exception:  # redis.RedisError, OSError: requests read the database meanwhile
-        log.warning("data version %s not mirrored to Redis", value, exc_info=True)
+    except Exception as exc:  # redis.RedisError, OSError: the key expires, and requests read the database
+        log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
 
 
 def database_version() -> int:
@@ -183,16 +187,16 @@ def current_version() -> int:
         try:
             stored = client.get(redis_key())
             value = int(stored) if stored is not None else None
-        except Exception:
-            log.warning("Redis unreachable: the data version is read from the database", exc_info=True)
+        except Exception as exc:
+            log.warning("Redis unreachable (%s): the data version is read from the database", type(exc).__name__)
             client = None
     if value is None:
         value = database_version()
         if client is not None:
             try:
                 _mirror(client, value)
-            except Exception:
-                log.warning("data version %s not mirrored to Redis", value, exc_info=True)
+            except Exception as exc:
+                log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
     request.environ[REQUEST_KEY] = value
     return value
 
