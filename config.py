@@ -78,6 +78,15 @@ class Config:
     # Strict-Transport-Security max-age on https (0: none); production sends a year.
     BOOKING_HSTS_SECONDS = int(os.environ.get("BOOKING_HSTS_SECONDS", "0"))
 
+    # Public pages that skip the database (booking/caching, README "Pages that skip the database"):
+    # Redis (redis://host:6379/0) where every app server finds the data version; empty: each reads
+    # it from the database, one query per page.
+    BOOKING_CACHE_URL = os.environ.get("BOOKING_CACHE_URL", "")
+    # Rendered public pages each worker keeps (per data version, language and filter; 0: none), and
+    # for at most how many seconds (what only time changes, a deadline passing, shows after that).
+    BOOKING_PAGE_CACHE_SIZE = int(os.environ.get("BOOKING_PAGE_CACHE_SIZE", "128"))
+    BOOKING_PAGE_CACHE_SECONDS = float(os.environ.get("BOOKING_PAGE_CACHE_SECONDS", "60"))
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)

@@ -162,6 +162,9 @@ def register_extensions(app: Flask) -> None:
     # models must be imported so that metadata and migrations see every table
     from . import models  # noqa: F401
     init_database(app)
+    from . import caching
+
+    caching.init_app(app)
 
 
 def register_url_converters(app: Flask) -> None:

@@ -6,3 +6,4 @@ from .seminars.models import Seminar, Session, Topic  # noqa: F401
 from .mail.models import DeliveryAttempt, OutboxMessage  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .attendance.models import Attendance  # noqa: F401
+from .caching.models import DataVersion  # noqa: F401

@@ -9,6 +9,7 @@ from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..extensions import db
@@ -205,6 +206,9 @@ def contact_registrations(contact: AssociationContact) -> list[Registration]:
         .join(Registration.seminar)
         .where(Registration.registered_by_contact_id == contact.id)
         .order_by(first_start.desc(), Seminar.id, Registration.id)
+        # the page asks each seminar whether it is open (its sessions) and names its association
+        .options(selectinload(Registration.seminar).selectinload(Seminar.sessions),
+                 selectinload(Registration.association))
     ))
 
 

@@ -50,10 +50,13 @@ def contact_or_404(token: str) -> AssociationContact:
     return contact
 
 
-def people_rows(rows: list[Registration]) -> list[tuple[Registration, int | None, str | None]]:
-    """Each registration with its waiting-list position and, where one applies, why it waits."""
-    return [(r, registrations.waitlist_position(r), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
-            for r in rows]
+def people_rows(rows: list[Registration], positions: dict[int, int] | None = None,
+                ) -> list[tuple[Registration, int | None, str | None]]:
+    """Each registration with its waiting-list position (`positions`: found already for a longer
+    list) and, where one applies, why it waits."""
+    if positions is None:
+        positions = registrations.waitlist_positions(rows)
+    return [(r, positions.get(r.id), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason)) for r in rows]
 
 
 def outcome_message(rows: list[Registration], links_sent: int = 0) -> str:
@@ -183,8 +186,9 @@ def group_registered():
 def contact(token: str):
     contact = contact_or_404(token)
     now = utcnow()
-    seminars = [(seminar, people_rows(rows), seminar.is_open(now))
-                for seminar, rows in services.contact_registrations_by_seminar(contact)]
+    by_seminar = services.contact_registrations_by_seminar(contact)
+    positions = registrations.waitlist_positions([r for _, rows in by_seminar for r in rows])
+    seminars = [(seminar, people_rows(rows, positions), seminar.is_open(now)) for seminar, rows in by_seminar]
     response = current_app.make_response(render_template(
         "associations/contact.html", contact=contact, token=token, seminars=seminars, now=now,
         contact_url=external_url(".contact", token=token),

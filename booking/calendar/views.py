@@ -10,7 +10,9 @@ import re
 
 from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 
+from ..caching import cached_page
 from ..database import utcnow
 from ..extensions import db
 from ..registrations.services import registration_for_token
@@ -36,6 +38,7 @@ def calendar_response(body: bytes, filename: str, *, personal: bool = False) -> 
 
 
 @bp.get("/seminars/<slug>.ics")
+@cached_page
 def seminar_feed(slug):
     seminar = published_seminar_by_slug(slug) or abort(404)
     body = ics.feed(seminar.sessions, name=seminar.title,
@@ -44,6 +47,7 @@ def seminar_feed(slug):
 
 
 @bp.get("/calendar.ics")
+@cached_page
 def catalogue_feed():
     query = (
         db.select(Session)
@@ -51,6 +55,7 @@ def catalogue_feed():
         .where(Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)),
                Session.ends_at > utcnow())
         .order_by(Session.starts_at)
+        .options(contains_eager(Session.seminar))  # each event links to its seminar's page
     )
     topic_slug = request.args.get("topic")
     if topic_slug:

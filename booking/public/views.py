@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
 from .. import audit, documents, privacy_notice, ratelimits
+from ..caching import cached_page
 from ..attendance import services as attendance
 from ..associations.services import accepted_associations
 from ..privacy import services as privacy_rules
@@ -101,6 +102,7 @@ def page_context():
 # --- catalogue and seminar page ---------------------------------------------------------------
 
 @bp.get("/")
+@cached_page
 def catalogue():
     now = utcnow()
     form = CatalogueFilterForm(request.args, topics=all_topics(), months=catalogue_months(now),
@@ -139,6 +141,7 @@ def render_seminar(seminar: Seminar, form: RegistrationForm, *, status: int = 20
 
 
 @bp.get("/seminars/<slug>")
+@cached_page
 def seminar(slug: str):
     seminar = seminar_or_404(slug)
     return render_seminar(seminar, registration_form())

@@ -1,0 +1,211 @@
+"""The data version: a number that rises in the same transaction as every change a public page shows.
+
+A page kept for version 41 is served while the version is 41; a registration, a cancellation, a
+promotion, an offer, a session moved, a seminar edited or published, a topic renamed, an
+association accepted, a purge... each raises it in the transaction that makes the change, so the
+next request (in any worker, on any app server) finds a new version and renders afresh.
+
+It is raised in ONE place, a session event (`before_flush` for objects, `do_orm_execute` for
+bulk UPDATE/DELETE/INSERT statements), whenever a row of a model in SHOWN changes in a way the
+public pages show; no service calls anything. The row is updated once per transaction
+(`UPDATE data_version SET version = version + 1`): on PostgreSQL its row lock is held until the
+commit, so two transactions that change shown data one after the other commit their bumps in
+that order too. Savepoints: a savepoint rolled back may have undone the bump, so the next change
+bumps again (harmless: the number only has to rise).
+
+With BOOKING_CACHE_URL (redis://...) the committed version is mirrored in Redis after every commit
+that raised it, and requests read it there instead of from the database; the key expires after
+MIRROR_SECONDS, so a mirror write lost to a Redis hiccup is corrected from the database soon after.
+Redis unreachable: requests read the database, as without it.
+"""
+from __future__ import annotations
+
+import logging
+from itertools import chain
+
+from flask import Flask, current_app, has_app_context, request
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from ..associations.models import Association
+from ..extensions import db
+from ..registrations.models import Registration
+from ..seminars.models import Seminar, Session, Topic
+from .models import DataVersion
+
+log = logging.getLogger(__name__)
+
+# Models whose rows public pages show, and the attributes that matter (None: every attribute).
+# A registration shows only as counts and places left: its status, seminar and open offer.
+SHOWN: dict[type, frozenset[str] | None] = {
+    Seminar: None,
+    Session: None,
+    Topic: None,
+    Association: None,  # the accepted ones are the registration form's choices
+    Registration: frozenset({"status", "seminar_id", "offer_expires_at"}),
+}
+
+BUMPED = "booking_data_version_bumped"  # session.info: raised in the transaction under way
+PUBLISH = "booking_data_version_publish"  # session.info: mirror it to Redis after the commit
+REDIS_KEY = "data-version"  # after the app's Redis key prefix (RATELIMIT_KEY_PREFIX, "booking")
+REQUEST_KEY = "booking.data_version"
+MIRROR_SECONDS = 10
+
+# Redis: set the key only to a higher number (two commits may publish out of order).
+_SET_IF_HIGHER = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
+
+def _shows(obj, session: OrmSession) -> bool:
+    attributes = SHOWN.get(type(obj), False)
+    if attributes is False:
+        return False
+    if obj in session.new or obj in session.deleted:
+        return True
+    if attributes is None:
+        return session.is_modified(obj)
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in attributes)
+
+
+def bump(session: OrmSession) -> None:
+    """Raise the version in the session's transaction (once per transaction)."""
+    if session.info.get(BUMPED):
+        return
+    table = DataVersion.__table__
+    session.connection().execute(update(table).where(table.c.id == 1).values(version=table.c.version + 1))
+    session.info[BUMPED] = True
+    session.info[PUBLISH] = True
+
+
+def _before_flush(session, flush_context, instances):
+    if session.info.get(BUMPED):
+        return
+    if any(_shows(obj, session) for obj in chain(session.new, session.dirty, session.deleted)):
+        bump(session)
+
+
+def _do_orm_execute(state):
+    if not (state.is_update or state.is_delete or state.is_insert) or state.session.info.get(BUMPED):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and mapper.class_ in SHOWN:
+        bump(state.session)
+
+
+def _after_soft_rollback(session, previous_transaction):
+    # a savepoint (or the whole transaction) rolled back may have taken the bump with it
+    session.info.pop(BUMPED, None)
+    if previous_transaction.parent is None:
+        session.info.pop(PUBLISH, None)
+
+
+def _before_commit(session):
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
+    # the number this transaction commits, read under its own bump (on PostgreSQL the row is
+    # locked by it until the commit): what Redis is told afterwards
+    if session.info.get(PUBLISH) and redis_configured():
+        session.info[PUBLISH] = session.connection().execute(
+            select(DataVersion.version).where(DataVersion.id == 1)).scalar()
+
+
+def _after_commit(session):
+    if session.in_nested_transaction():  # (SQLAlchemy tells of savepoints released too)
+        return
+    session.info.pop(BUMPED, None)
+    value = session.info.pop(PUBLISH, None)
+    if value is not None and value is not True:
+        _publish(int(value))
+
+
+def _after_transaction_end(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(BUMPED, None)
+
+
+# --- reading, and the Redis mirror ----------------------------------------------------------------
+
+_clients: dict[str, object] = {}
+
+
+def redis_client():
+    """The Redis client for BOOKING_CACHE_URL, or None without it."""
+    url = current_app.config.get("BOOKING_CACHE_URL") or ""
+    if not url:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        client = _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return client
+
+
+def redis_key() -> str:
+    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}:{REDIS_KEY}"
+
+
+def _mirror(client, value: int) -> None:
+    client.eval(_SET_IF_HIGHER, 1, redis_key(), value, MIRROR_SECONDS)
+
+
+def redis_configured() -> bool:
+    return has_app_context() and bool(current_app.config.get("BOOKING_CACHE_URL"))
+
+
+def _publish(value: int) -> None:
+    """After a commit that raised the version: put the committed number into Redis."""
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        _mirror(client, value)
+    except Exception as exc:  # redis.RedisError, OSError: the key expires, and requests read the database
+        log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
+
+
+def database_version() -> int:
+    return db.session.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0
+
+
+def current_version() -> int:
+    """The data version for this request: read once (from Redis when configured, else the database)."""
+    # kept on the request, not in `g`: an app context may outlive one request (the shell, tests)
+    if REQUEST_KEY in request.environ:
+        return request.environ[REQUEST_KEY]
+    value = None
+    client = redis_client()
+    if client is not None:
+        try:
+            stored = client.get(redis_key())
+            value = int(stored) if stored is not None else None
+        except Exception as exc:
+            log.warning("Redis unreachable (%s): the data version is read from the database", type(exc).__name__)
+            client = None
+    if value is None:
+        value = database_version()
+        if client is not None:
+            try:
+                _mirror(client, value)
+            except Exception as exc:
+                log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
+    request.environ[REQUEST_KEY] = value
+    return value
+
+
+def init_app(app: Flask) -> None:
+    session_class = db.session.session_factory.class_
+    for name, listener in (("before_flush", _before_flush), ("do_orm_execute", _do_orm_execute),
+                           ("after_soft_rollback", _after_soft_rollback), ("before_commit", _before_commit),
+                           ("after_commit", _after_commit),
+                           ("after_transaction_end", _after_transaction_end)):
+        if not event.contains(session_class, name, listener):
+            event.listen(session_class, name, listener)

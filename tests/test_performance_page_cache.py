@@ -1,0 +1,319 @@
+"""Public pages that skip the database: kept per data version, never stale, never another visitor's.
+
+A kept page costs one query (the data version) or none (with Redis); every change a page shows
+raises the version in its own transaction, so the next request renders afresh. The same across
+gunicorn workers: tests/test_performance_workers.py.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from booking.caching import version as data_version
+from booking.extensions import db
+from booking.mail.models import OutboxMessage
+from booking.registrations.models import Registration, RegistrationStatus
+from booking.registrations.services import manage_token
+from booking.seminars import scheduling
+from booking.seminars.models import Seminar, Session
+
+from tests.factories import csrf_token, make_association, make_registration, make_seminar
+from tests.test_admin_seminars import edit_data, log_in, staff  # noqa: F401  (staff: a fixture)
+
+
+@contextmanager
+def counted_statements(app):
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)", statement):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def text(client, path, **kwargs) -> str:
+    response = client.get(path, **kwargs)
+    assert response.status_code == 200, (path, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def availability(page: str) -> list[str]:
+    """The availability lines of the page, as a visitor reads them."""
+    return [re.sub(r"\s+", " ", line).strip() for line in
+            re.findall(r'<span class="(?:availability[^"]*|waitlist-length)">(.*?)</span>', page, re.S)]
+
+
+def register(app, slug: str, email: str) -> str:
+    """A registration through the form, by a visitor of their own; returns the manage path."""
+    visitor = app.test_client()
+    response = visitor.post(f"/seminars/{slug}/register", data={
+        "csrf_token": csrf_token(visitor, f"/seminars/{slug}"), "first_name": "Leyla", "last_name": "Yılmaz",
+        "email": email, "association_id": "", "new_association": "Kulturverein", "preferred_language": "en",
+        "consent": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def cancel(app, manage_path: str) -> None:
+    visitor = app.test_client()
+    response = visitor.post(f"{manage_path}/cancel", data={"csrf_token": csrf_token(visitor, f"{manage_path}/cancel")})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def seminar(app):
+    with app.app_context():
+        seminar = make_seminar(capacity=2, title="Vereinsrecht", slug="vereinsrecht")
+        db.session.commit()
+        return {"id": seminar.id, "slug": seminar.slug}
+
+
+def test_a_kept_page_is_answered_after_reading_only_the_data_version(app, seminar):
+    visitor = app.test_client()
+    for path in ("/", "/?topic=" + "x", f"/seminars/{seminar['slug']}", "/calendar.ics"):
+        first = text(visitor, path)
+        with counted_statements(app) as statements:
+            again = text(visitor, path)
+        assert len(statements) == 1 and "data_version" in statements[0], (path, statements)
+        # the same page, the CSRF token aside
+        assert re.sub(r'value="[^"]*"', "", again) == re.sub(r'value="[^"]*"', "", first)
+
+
+def test_registration_cancellation_and_promotion_each_show_on_the_next_request(app, seminar):
+    visitor = app.test_client()
+    page = f"/seminars/{seminar['slug']}"
+    assert availability(text(visitor, "/")) == ["2 places left"]
+    assert availability(text(visitor, page)) == ["2 places left"]
+
+    first = register(app, seminar["slug"], "leyla@example.net")
+    assert availability(text(visitor, "/")) == ["1 place left"]
+    assert availability(text(visitor, page)) == ["1 place left"]
+
+    cancel(app, first)
+    assert availability(text(visitor, "/")) == ["2 places left"]
+
+    register(app, seminar["slug"], "ahmet@example.net")
+    second = register(app, seminar["slug"], "guel@example.net")
+    assert availability(text(visitor, page)) == ["Fully booked – waiting list", "Nobody is waiting yet"]
+    register(app, seminar["slug"], "deniz@example.net")
+    assert availability(text(visitor, "/")) == ["Fully booked – waiting list", "1 person is waiting"]
+    assert availability(text(visitor, page)) == ["Fully booked – waiting list", "1 person is waiting"]
+
+    cancel(app, second)  # Deniz moves up
+    with app.app_context():
+        deniz = db.session.scalar(db.select(Registration).where(Registration.email == "deniz@example.net"))
+        assert deniz.status == RegistrationStatus.CONFIRMED
+    assert availability(text(visitor, "/")) == ["Fully booked – waiting list", "Nobody is waiting yet"]
+    assert availability(text(visitor, page)) == ["Fully booked – waiting list", "Nobody is waiting yet"]
+
+
+def test_a_session_change_and_a_coordinator_edit_show_on_the_next_request(app, seminar, staff):  # noqa: F811
+    visitor = app.test_client()
+    page = f"/seminars/{seminar['slug']}"
+    assert "Cancelled" not in text(visitor, page)
+    feed = text(visitor, "/calendar.ics")
+    with app.app_context():
+        session = db.session.scalar(db.select(Session).where(Session.seminar_id == seminar["id"]))
+        scheduling.cancel_session(session, reason="Raum nicht verfügbar")
+        db.session.commit()
+    assert "Cancelled" in text(visitor, page)
+    assert text(visitor, "/calendar.ics") != feed
+
+    office = log_in(app.test_client())
+    with app.app_context():
+        current = db.session.get(Seminar, seminar["id"])
+        data = edit_data(current, title="Vereinsrecht kompakt")
+    response = office.post(f"/admin/seminars/{seminar['id']}/edit",
+                           data=data | {"csrf_token": csrf_token(office, f"/admin/seminars/{seminar['id']}/edit")})
+    assert response.status_code == 302
+    assert "Vereinsrecht kompakt" in text(visitor, page)
+    assert "Vereinsrecht kompakt" in text(visitor, "/")
+    assert "Vereinsrecht kompakt" in text(visitor, "/calendar.ics")
+
+
+def test_a_language_switch_shows_on_the_next_request_and_stays_with_that_visitor(app, seminar):
+    visitor, other = app.test_client(), app.test_client()
+    assert 'lang="en"' in text(visitor, "/")[:200]
+    assert 'lang="en"' in text(other, "/")[:200]
+    assert 'lang="de"' in text(visitor, "/?lang=de")[:200]
+    assert 'lang="de"' in text(visitor, "/")[:200]  # the visit keeps its language
+    assert 'lang="en"' in text(other, "/")[:200]
+    arabic = text(app.test_client(), f"/seminars/{seminar['slug']}", headers={"Accept-Language": "ar"})
+    assert 'lang="ar" dir="rtl"' in arabic[:200]
+    assert 'lang="en"' in text(other, f"/seminars/{seminar['slug']}")[:200]
+
+
+def test_each_visitor_gets_their_own_csrf_token_and_cookie_from_a_kept_page(app, seminar):
+    page = f"/seminars/{seminar['slug']}"
+    first, second = app.test_client(), app.test_client()
+    first_token = csrf_token(first, page)
+    with counted_statements(app) as statements:
+        second_token = csrf_token(second, page)  # answered from the kept page
+    assert len(statements) == 1
+    assert first_token != second_token
+    assert first.get_cookie("session").value != second.get_cookie("session").value
+
+    def post(client, token, email):
+        return client.post(f"{page}/register", data={
+            "csrf_token": token, "first_name": "Ayşe", "last_name": "Kaya", "email": email,
+            "association_id": "", "new_association": "Frauenverein", "preferred_language": "en", "consent": "y"})
+
+    assert post(second, first_token, "stolen@example.net").status_code == 422  # not the second visitor's
+    assert post(second, second_token, "ayse@example.net").status_code == 302
+    assert post(first, first_token, "fatma@example.net").status_code == 302
+
+
+def test_a_page_with_a_message_for_one_visitor_is_neither_kept_nor_served_from_the_cache(app, seminar):
+    page = f"/seminars/{seminar['slug']}"
+    bot, visitor = app.test_client(), app.test_client()
+    text(visitor, page)
+    response = bot.post(f"{page}/register", data={"csrf_token": csrf_token(bot, page), "website": "http://spam"})
+    assert response.status_code == 302
+    told = text(bot, page)
+    assert "Thank you. Please check your email." in told
+    assert "Thank you. Please check your email." not in text(visitor, page)
+    assert "Thank you. Please check your email." not in text(bot, page)  # shown once
+
+
+def test_what_no_public_page_shows_keeps_the_version(app, seminar):
+    with app.app_context():
+        before = data_version.database_version()
+        registration = make_registration(db.session.get(Seminar, seminar["id"]))
+        db.session.commit()
+        after_registration = data_version.database_version()
+        registration.attendance_confirmed_at = registration.created_at
+        for message in db.session.scalars(db.select(OutboxMessage)):
+            message.attempts += 1
+        db.session.commit()
+        assert after_registration == before + 1
+        assert data_version.database_version() == after_registration
+
+
+def test_bulk_statements_and_changes_after_a_rolled_back_savepoint_raise_the_version(app, seminar):
+    with app.app_context():
+        before = data_version.database_version()
+        db.session.execute(db.update(Seminar).where(Seminar.id == seminar["id"]).values(capacity=5))
+        db.session.commit()
+        assert data_version.database_version() == before + 1
+
+        savepoint = db.session.begin_nested()
+        db.session.get(Seminar, seminar["id"]).capacity = 6
+        db.session.flush()
+        savepoint.rollback()
+        db.session.get(Seminar, seminar["id"]).capacity = 7
+        db.session.commit()
+        assert data_version.database_version() == before + 2
+
+        db.session.get(Seminar, seminar["id"]).capacity = 8
+        db.session.rollback()
+        assert data_version.database_version() == before + 2
+
+
+@pytest.fixture
+def redis_app(app):
+    """The app with BOOKING_CACHE_URL: the data version mirrored in Redis (a key prefix of its own)."""
+    app.config["BOOKING_CACHE_URL"] = "redis://127.0.0.1:6379/0"
+    app.config["RATELIMIT_KEY_PREFIX"] = f"test-{secrets.token_hex(6)}"
+    yield app
+    with app.app_context():
+        client = data_version.redis_client()
+        client.delete(data_version.redis_key())
+        client.close()
+        data_version._clients.clear()
+
+
+def test_with_redis_a_kept_page_costs_no_query_and_a_change_shows_on_the_next_request(redis_app, seminar):
+    app = redis_app
+    visitor = app.test_client()
+    page = f"/seminars/{seminar['slug']}"
+    text(visitor, page)
+    with counted_statements(app) as statements:
+        assert availability(text(visitor, page)) == ["2 places left"]
+    assert statements == []
+
+    register(app, seminar["slug"], "leyla@example.net")
+    with app.app_context():
+        stored = int(data_version.redis_client().get(data_version.redis_key()))
+        assert stored == data_version.database_version()
+    assert availability(text(visitor, page)) == ["1 place left"]
+
+
+def test_with_redis_unreachable_pages_are_read_from_the_database_and_stay_fresh(app, seminar, caplog):
+    app.config["BOOKING_CACHE_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        visitor = app.test_client()
+        page = f"/seminars/{seminar['slug']}"
+        assert availability(text(visitor, page)) == ["2 places left"]
+        register(app, seminar["slug"], "leyla@example.net")
+        assert availability(text(visitor, page)) == ["1 place left"]
+        assert "Redis unreachable" in caplog.text
+    finally:
+        with app.app_context():
+            data_version.redis_client().close()
+        data_version._clients.clear()
+
+
+def test_a_kept_page_is_dropped_after_its_seconds_since_time_alone_changes_pages(app, seminar):
+    app.config["BOOKING_PAGE_CACHE_SECONDS"] = 0
+    visitor = app.test_client()
+    text(visitor, "/")
+    with counted_statements(app) as statements:
+        text(visitor, "/")
+    assert len(statements) > 1  # rendered again
+
+
+def test_a_registration_request_renders_no_email_and_commits_once(app, seminar):
+    """The request records its emails in the outbox; the mail worker renders and sends them later."""
+    from flask import template_rendered
+
+    visitor = app.test_client()
+    token = csrf_token(visitor, f"/seminars/{seminar['slug']}")
+    rendered, commits = [], []
+
+    def on_render(sender, template, context, **extra):
+        rendered.append(template.name)
+
+    def on_commit(connection):
+        commits.append(connection)
+
+    with app.app_context():
+        engine = db.engine
+    template_rendered.connect(on_render, app)
+    event.listen(engine, "commit", on_commit)
+    try:
+        response = visitor.post(f"/seminars/{seminar['slug']}/register", data={
+            "csrf_token": token, "first_name": "Leyla", "last_name": "Yılmaz", "email": "leyla@example.net",
+            "association_id": "", "new_association": "Kulturverein", "preferred_language": "en", "consent": "y"})
+    finally:
+        template_rendered.disconnect(on_render, app)
+        event.remove(engine, "commit", on_commit)
+    assert response.status_code == 302
+    assert len(commits) == 1
+    assert not [name for name in rendered if name.startswith("emails/")], rendered
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) >= 1  # recorded, to be rendered later
+
+
+def test_redis_hears_of_a_version_only_once_it_is_committed(redis_app, seminar):
+    app = redis_app
+    with app.app_context():
+        committed = data_version.database_version()
+        client = data_version.redis_client()
+        with db.session.begin_nested():  # a savepoint released is no commit
+            db.session.get(Seminar, seminar["id"]).capacity = 9
+        stored = client.get(data_version.redis_key())
+        assert stored is None or int(stored) <= committed
+        db.session.commit()
+        assert int(client.get(data_version.redis_key())) == data_version.database_version() == committed + 1
