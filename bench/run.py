@@ -677,7 +677,7 @@ def main() -> int:
     note("reminder pass:")
     reminder_pass(url, 3 if args.quick else 7, figures)
     note("mail worker:")
-    mail_worker(url, folder, 4, figures, timeout=600)
+    mail_worker(url, folder, 4, figures, timeout=300)
 
     print_table(figures)
     note(f"\nmachine: {machine()}")

@@ -81,7 +81,9 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
     from booking.addresses import address_key
     from booking.associations.models import Association, AssociationContact, association_name_key
     from booking.extensions import db
+    from booking.audit import AuditEntry
     from booking.mail.models import DeliveryAttempt, OutboxMessage
+    from booking.privacy.services import PURGE_ACTION
     from booking.registrations.models import Registration
     from booking.seminars.models import Seminar, Session, Topic
 
@@ -179,18 +181,28 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
                 taken[sid] = taken.get(sid, 0) + 1
             else:
                 status = "waitlisted"
+            # as the worker's daily retention purge leaves it (booking.privacy): a cancellation
+            # older than 30 days has no personal data left
+            anonymised = cancelled and created + timedelta(days=2) < now - timedelta(days=30)
+            if anonymised:
+                first_name = last_name = ""
+                email = None
+            past_needs = sid <= PAST
             registration_rows.append({
                 "id": rid, "public_id": secrets.token_urlsafe(12), "token_version": 1, "seminar_id": sid,
                 "association_id": association_id, "first_name": first_name, "last_name": last_name,
                 "email": email, "email_key": address_key(email), "phone": None if rid % 4 else "+49 69 1234567",
                 "preferred_language": rng.choice(["de", "de", "tr", "ar", "en"]),
-                "needs": "Kinderbetreuung" if rid % 23 == 0 else None,
+                "needs": "Kinderbetreuung" if rid % 23 == 0 and not past_needs and not anonymised else None,
                 "consent_at": created, "consent_version": "2026-1/de/3f2a9c1b0d4e",
                 "status": status, "waitlist_reason": "full" if status == "waitlisted" else None,
                 "registered_by_contact_id": association_id if by_contact and association_id else None,
                 "created_at": created, "confirmed_at": created if status == "confirmed" else None,
                 "cancelled_at": created + timedelta(days=2) if cancelled else None,
+                "anonymised_at": now - timedelta(days=1) if anonymised else None,
             })
+            if anonymised:
+                registration_rows[-1]["phone"] = None
         seminars[open_seminar - 1]["capacity"] = taken.get(open_seminar, 0) + 10_000
         session.execute(db.update(Seminar).where(Seminar.id == open_seminar)
                         .values(capacity=seminars[open_seminar - 1]["capacity"]))
@@ -206,19 +218,22 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
             key = f"{kind}:{registration['id']}:{session_row['id'] if session_row else '-'}:0"
             key = f"{key}:{extra}" if extra else key
             sent_at = registration["created_at"] + timedelta(minutes=1)
+            # the email log keeps what was sent for 30 days (BOOKING_EMAIL_LOG_RETENTION_DAYS)
+            scrubbed = not pending and sent_at < now - timedelta(days=30)
             outbox_rows.append({
                 "id": message_id, "dedupe_key": key, "kind": kind, "registration_id": registration["id"],
                 "session_id": session_row["id"] if session_row else None, "revision": 0,
-                "recipient": registration["email"] or f"kontakt{registration['registered_by_contact_id']}@example.org",
+                "recipient": "" if scrubbed else (
+                    registration["email"] or f"kontakt{registration['registered_by_contact_id']}@example.org"),
                 "facts": {"sequence": 0} if kind == "invitation" else {},
                 "status": "pending" if pending else "sent", "attempts": 0 if pending else 1,
                 "next_attempt_at": now - timedelta(minutes=1) if pending else sent_at,
                 "created_at": registration["created_at"], "sent_at": None if pending else sent_at,
-                "subject": None if pending else f"Ihre Anmeldung: Seminar {registration['seminar_id']}",
-                "body_text": None if pending else "Guten Tag,\n\nvielen Dank für Ihre Anmeldung. " * 6,
+                "subject": None if pending or scrubbed else f"Ihre Anmeldung: Seminar {registration['seminar_id']}",
+                "body_text": None if pending or scrubbed else "Guten Tag,\n\nvielen Dank für Ihre Anmeldung. " * 6,
                 "message_id": None if pending else f"<booking.{message_id}.{secrets.token_hex(8)}@example.org>",
             })
-            if not pending:
+            if not pending and not scrubbed:
                 attempts.append({"message_id": message_id, "attempted_at": sent_at, "outcome": "sent",
                                  "detail": "accepted"})
 
@@ -248,6 +263,10 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
                         add_message("reminder", registration, session_row, extra=offset)
         bulk(OutboxMessage, outbox_rows)
         bulk(DeliveryAttempt, attempts)
+        # the daily purge ran an hour ago: the worker's first pass does not purge again
+        # (a first purge over a database that never had one is another matter: see bench/README.md)
+        bulk(AuditEntry, [{"at": now - timedelta(hours=1), "actor_kind": "worker", "actor_label": "worker",
+                           "action": PURGE_ACTION, "detail": {}}])
         session.commit()
 
         counts = {
