@@ -539,10 +539,10 @@ def mail_worker(url: str, folder: Path, processes: int, figures: Figures, timeou
     finally:
         for worker in workers:
             if worker.poll() is None:
-                worker.send_signal(signal.SIGINT)
+                worker.terminate()  # measured already: no need to wait for a pass to end
         for worker in workers:
             try:
-                worker.wait(timeout=30)
+                worker.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
