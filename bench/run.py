@@ -471,9 +471,15 @@ def reminder_pass(url: str, passes: int, figures: Figures) -> None:
                 f"< {TARGET_REMINDER_SECONDS * 1000:.0f} ms", verdict(median < TARGET_REMINDER_SECONDS))
     text = "\n".join(plan)
     note("  reminder query plan:\n    " + "\n    ".join(plan))
-    scans = [line for line in plan if re.search(r"Seq Scan on (registrations|sessions)\b|SCAN (registrations|sessions)\b(?! USING)", line)]
+    # registrations (20,000 rows, growing) must be reached through an index; sessions (200 rows)
+    # may be read whole when the planner finds that cheaper, as PostgreSQL does at this size
+    scans = [line.strip() for line in plan
+             if re.search(r"Seq Scan on registrations\b|SCAN registrations\b(?! USING)", line)]
     indexed = bool(re.search(r"Index|INDEX", text)) and not scans
-    figures.add("reminder query served by an index", "yes" if indexed else "no: " + "; ".join(s.strip() for s in scans),
+    sessions = "index" if re.search(r"(Index|INDEX)\S* (Scan )?(using|USING)? ?\S*ix_sessions|sessions USING (COVERING )?INDEX",
+                                    text) else "read whole (200 rows)"
+    figures.add("reminder query: registrations served by an index",
+                ("yes" if indexed else "no: " + "; ".join(scans)) + f"; sessions: {sessions}",
                 "index", verdict(indexed))
 
 
