@@ -28,7 +28,7 @@ SERVER := $(FLASK) run --host $(HOST) --port $(PORT)
 # email to instance/sent-mail.mbox instead of sending it. `make run BACKGROUND=` serves alone.
 BACKGROUND ?= $(FLASK) booking worker --interval 3
 
-.PHONY: install translations screenshots run db-upgrade demo-data serve test system-packages messages clean
+.PHONY: install translations screenshots run db-upgrade demo-data serve test system-packages messages bench clean
 
 install: $(INSTALLED)
 
@@ -82,6 +82,18 @@ system-packages:
 # TEST_DATABASE_URL passes through from the environment (or `make test TEST_DATABASE_URL=...`).
 test: system-packages install translations $(INTEROP_INSTALLED)
 	$(BIN)/pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+
+# The benchmark (bench/README.md): the app against a bare Flask "hello" under the same gunicorn
+# settings, the registration rush, the mail worker; prints a table with issue #19's targets.
+# SQLite by default; BENCH_DATABASE_URL (an empty database of its own) runs it on PostgreSQL.
+# `make bench BENCH_ARGS=--quick` is a short smoke run. wrk (Debian package) is installed when missing;
+# without it the Python client loads the pages.
+BENCH_ARGS ?=
+bench: install translations
+	@command -v wrk >/dev/null || { echo "wrk is missing; installing it (apt-get install wrk)"; \
+		if [ "$$(id -u)" -eq 0 ]; then apt-get install -y -q wrk; else sudo apt-get install -y -q wrk; fi \
+		|| echo "wrk could not be installed: the Python client loads the pages instead"; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The README's screenshots, into docs/screenshots/ (demo data in a throw-away database).
 screenshots: system-packages install translations
