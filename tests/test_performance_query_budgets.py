@@ -119,7 +119,7 @@ BUDGETS = {
     "seminar page": 5,  # seminar, sessions, counts, associations for the form
     "manage page": 6,
     "contact page": 7,  # contact, registrations, seminars, sessions, associations, waiting-list positions
-    "dashboard": 9,  # seminars, sessions, counts, this week, newest, cancelled, emails
+    "dashboard": 10,  # seminars, sessions, counts, this week, newest, cancelled, emails, today's attendance lists
     "seminar list": 4,
     "registrations table": 9,
     "catalogue feed": 2,
