@@ -33,12 +33,18 @@ ACTOR_KINDS = {
 }
 
 
-# What each recorded action is called on the pages that show the log (one place for every action).
+# What each recorded action is called on the pages that show the log (one place for every action;
+# tests/test_audit_labels.py finds every action the code records and fails when one has no label).
 ACTION_LABELS = {
     "registration.created": _l("Registered"),
     "registration.cancelled": _l("Cancelled"),
     "registration.promoted": _l("Place from the waiting list"),
     "registration.promoted_by_office": _l("Given a place by the office"),
+    "registration.offered": _l("Late place offered"),
+    "registration.offer_accepted": _l("Offered place accepted"),
+    "registration.offer_declined": _l("Offered place declined"),
+    "registration.offer_expired": _l("Offered place not accepted in time"),
+    "registration.attendance_confirmed": _l("Said they are coming"),
     "registration.emails_resent": _l("Emails sent again"),
     "registration.deleted": _l("Personal data deleted by the participant"),
     "privacy.purged": _l("Personal data past its retention period removed"),

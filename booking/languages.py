@@ -87,12 +87,14 @@ def init_app(app: Flask) -> None:
 
     A configured language without one is left out (with a warning) rather than shown in English
     with a right-to-left layout or under its own name."""
+    from . import SettingMissing  # booking imports this module first
+
     configured = app.config["BOOKING_LANGUAGES"]
     if isinstance(configured, str):
         configured = [code.strip() for code in configured.split(",") if code.strip()]
     default = app.config["BABEL_DEFAULT_LOCALE"]
     if default not in configured:
-        raise RuntimeError(f"BOOKING_DEFAULT_LOCALE {default!r} is not one of BOOKING_LANGUAGES {configured!r}")
+        raise SettingMissing(f"BOOKING_DEFAULT_LOCALE {default!r} is not one of BOOKING_LANGUAGES {configured!r}")
     available = []
     for code in configured:
         if has_catalogue(code):
@@ -100,5 +102,5 @@ def init_app(app: Flask) -> None:
         else:
             log.warning("language %s has no compiled catalogue (make translations): left out", code)
     if default not in available:
-        raise RuntimeError(f"the default language {default!r} has no compiled catalogue: run `make translations`")
+        raise SettingMissing(f"the default language {default!r} has no compiled catalogue: run `make translations`")
     app.config["BOOKING_INTERFACE_LANGUAGES"] = available

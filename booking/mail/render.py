@@ -11,6 +11,7 @@ from datetime import datetime
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from ..accounts.links import LinkPurpose, make_link_token
 from ..accounts.models import ROLE_LABELS
@@ -20,7 +21,7 @@ from ..extensions import db
 from ..formatting import datetime_short, session_when
 from ..languages import interface_language_or_default
 from ..registrations.models import WAITLIST_REASON_MESSAGES, Registration
-from ..registrations.services import coming_token, manage_token, release_token, waitlist_position
+from ..registrations.services import coming_token, manage_token, release_token, waitlist_position, waitlist_positions
 from ..seminars.models import Seminar
 from .models import CALENDAR_KINDS, CONTACT_KINDS, STAFF_KINDS, MessageKind, OutboxMessage
 
@@ -274,6 +275,7 @@ def _render_contact_message(message: OutboxMessage) -> RenderedEmail:
         seminar_id = message.facts.get("seminar_id")
         seminar = (db.session.get(Seminar, seminar_id) if seminar_id is not None
                    else registrations[0].seminar if registrations else None)
+        positions = waitlist_positions(registrations)  # one query for the whole group
         context = {
             "message": message,
             "contact": contact,
@@ -281,7 +283,7 @@ def _render_contact_message(message: OutboxMessage) -> RenderedEmail:
             "seminar": seminar,
             # the reminder before the first session: "coming" / "release" per member
             "member_links": _member_reply_links(message, seminar, registrations),
-            "people": [(r, waitlist_position(r), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
+            "people": [(r, positions.get(r.id), WAITLIST_REASON_MESSAGES.get(r.waitlist_reason))
                        for r in registrations],
             # people in the group whose address was registered already: they got their link by email
             "links_sent": message.facts.get("links_sent", []),
@@ -304,20 +306,23 @@ def _render_links_message(message: OutboxMessage) -> RenderedEmail:
     """Every personal link of one address, asked for again on the "lost your link?" page."""
     contact = message.contact
     ids = message.facts.get("registration_ids", [])
+    # each link names its seminar and first date: loaded with the rows, not once per link
     registrations = list(db.session.scalars(
         db.select(Registration).where(Registration.id.in_(ids)).order_by(Registration.id)
+        .options(selectinload(Registration.seminar).selectinload(Seminar.sessions))
     )) if ids else []
     reader = contact if contact is not None else registrations[-1]
     language = _language(reader.preferred_language)
     with force_locale(language):
         attempted = message.facts.get("attempted_seminar_id")
+        positions = waitlist_positions(registrations)  # one query for every link
         context = {
             "message": message,
             "language": language,
             "reader_name": reader.full_name,
             # sent because someone tried to register this address for that seminar again
             "attempted_seminar": db.session.get(Seminar, attempted) if attempted is not None else None,
-            "links": [{"registration": r, "position": waitlist_position(r),
+            "links": [{"registration": r, "position": positions.get(r.id),
                        "url": url_for("public.manage", token=manage_token(r), _external=True)}
                       for r in registrations],
             "contact_url": url_for("associations.contact", token=contact_token(contact), _external=True)
