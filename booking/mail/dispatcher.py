@@ -34,7 +34,7 @@ from flask import current_app
 from flask_mail import BadHeaderError
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
-from ..database import begin_write, utcnow
+from ..database import begin_write, commit_between_batches, utcnow
 from ..extensions import db, mail
 from ..redaction import redact, redact_calendar
 from ..registrations.models import Registration, RegistrationStatus
@@ -593,14 +593,15 @@ def _certificates_pass(echo, now: datetime | None) -> None:
 
 
 def _daily_privacy_pass(echo, now: datetime | None = None) -> None:
-    """Once a day (remembered in the audit log, so across restarts too): the retention purge."""
+    """Once a day (remembered in the audit log, so across restarts too): the retention purge,
+    committed batch by batch (the write lock is held for one batch at a time)."""
     from .. import audit
     from ..privacy.services import purge_if_due
 
     try:
         begin_write()
         with audit.acting_as(audit.Actor("worker")):
-            counts = purge_if_due(now)
+            counts = purge_if_due(now, after_batch=commit_between_batches)
         db.session.commit()
     except Exception as exc:  # a failed purge must not hold up the emails: it is tried again next pass
         db.session.rollback()
