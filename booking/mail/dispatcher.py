@@ -33,12 +33,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_mail import BadHeaderError
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.orm import joinedload
 
 from ..database import begin_write, commit_between_batches, utcnow
 from ..extensions import db, mail
 from ..redaction import redact, redact_calendar
 from ..registrations.models import Registration, RegistrationStatus
-from ..seminars.models import SessionStatus
+from ..seminars.models import Seminar, SessionStatus
 from .message import CalendarMessage
 from .models import CONTACT_KINDS, STAFF_KINDS, DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
 from .render import base_url_context, render_message
@@ -517,7 +518,10 @@ def _dispatch_one(message_id: int, transport: Transport, now: datetime) -> str |
     try:
         # SQLite: hold the single write lock from the start, so the outcome can be written
         begin_write()
-        message = db.session.get(OutboxMessage, message_id)
+        # with what nearly every message renders, in one query: no lazy load in the middle of
+        # deciding and rendering (each would flush the message's changes so far first)
+        message = db.session.get(OutboxMessage, message_id, options=[
+            joinedload(OutboxMessage.registration).joinedload(Registration.seminar).selectinload(Seminar.sessions)])
         if message is None or message.status != MessageStatus.SENDING:
             db.session.commit()
             return None
