@@ -58,6 +58,7 @@ TARGET_P99_SECONDS = 0.250  # at 32 clients
 TARGET_REMINDER_SECONDS = 0.050
 TARGET_WORKER_RSS_MB = 120
 TARGET_MAIL_PER_SECOND = 200
+SECTIONS = ("pages", "posts", "rush", "reminders", "worker", "purge")
 
 failures: list[str] = []
 
@@ -575,6 +576,45 @@ def mail_worker(url: str, folder: Path, processes: int, figures: Figures, timeou
     note(f"  mail worker: {rate:.0f} messages/s, {delivered} delivered, {unique} distinct Message-IDs")
 
 
+# --- the retention purge of a database that never had one ------------------------------------------
+
+def first_purge(url: str, figures: Figures) -> None:
+    """Seed the database again as if no purge had ever run, and time the worker's first one as the
+    worker runs it (committed batch by batch): the whole pass, and the longest transaction, for
+    which it holds SQLite's write lock (no registration can be stored meanwhile)."""
+    from booking import audit
+    from booking.database import begin_write, commit_between_batches
+    from booking.extensions import db
+    from booking.privacy.services import purge_if_due
+
+    seed(url, purged=False, echo=lambda line: note("  " + line))
+    app = in_process_app(url)
+    with app.app_context():
+        marks = [time.perf_counter()]
+
+        def after_batch():
+            commit_between_batches()
+            marks.append(time.perf_counter())
+
+        started = marks[0]
+        begin_write()
+        with audit.acting_as(audit.Actor("worker")):
+            counts = purge_if_due(after_batch=after_batch)
+        db.session.commit()
+        marks.append(time.perf_counter())
+        db.session.remove()
+        db.engine.dispose()
+    seconds = marks[-1] - started
+    longest = max(b - a for a, b in zip(marks, marks[1:]))
+    if counts is None:
+        fail("first purge: the seeded database had a purge recorded already")
+        return
+    figures.add(f"first retention purge, never-purged database ({counts.total:,} rows)",
+                f"{seconds:.1f} s in {len(marks) - 1} transactions, the longest {longest * 1000:.0f} ms")
+    note(f"  first purge: {seconds:.1f} s, {len(marks) - 1} transactions, longest {longest * 1000:.0f} ms; "
+         + ", ".join(f"{key} {value}" for key, value in counts.as_dict().items()))
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 def machine() -> str:
@@ -621,7 +661,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections for GET pages")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for the app and hello alike")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, SQLite file)")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help="comma-separated sections to run, of " + ",".join(SECTIONS) + " (default: all; "
+                             "purge seeds the database again, unpurged, after the others)")
     args = parser.parse_args()
+    only = {section.strip() for section in args.only.split(",") if section.strip()}
+    if only - set(SECTIONS):
+        parser.error(f"--only: unknown section(s) {', '.join(sorted(only - set(SECTIONS)))}")
     args.rush_people, args.rush_groups = 500, 50
     if args.quick:
         args.rounds, args.seconds = 1, 2
@@ -640,6 +686,32 @@ def main() -> int:
          "BOOKING_CONFIG=production, rate limits off (RATELIMIT_ENABLED=false)")
     seeded = seed(url, echo=lambda line: note("  " + line))
 
+    if only & {"pages", "posts", "rush"}:
+        serve_and_load(url, folder, seeded, args, only, figures, use_wrk, on_postgresql)
+    if "reminders" in only:
+        note("reminder pass:")
+        reminder_pass(url, 3 if args.quick else 7, figures)
+    if "worker" in only:
+        note("mail worker:")
+        mail_worker(url, folder, 4, figures, timeout=300)
+    if "purge" in only:
+        note("first retention purge:")
+        first_purge(url, figures)
+
+    print_table(figures)
+    note(f"\nmachine: {machine()}")
+    if failures:
+        print(f"\n{len(failures)} FAIL line(s): " + "; ".join(failures))
+    if not args.keep and not failures:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        note(f"logs kept in {folder}")
+    return 1 if failures else 0
+
+
+def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures: Figures, use_wrk: bool,
+                   on_postgresql: bool) -> None:
+    """Pages, registration POSTs and the rush, against gunicorn (the sections of `only` among them)."""
     environment = app_environment(url, folder)
     app = serve("booking", "wsgi:app", args.workers, environment, folder, PROJECT_DIR)
     hello = serve("hello", "hello:app", args.workers, environment, folder, BENCH_DIR)
@@ -661,17 +733,20 @@ def main() -> int:
             Page("manage page (personal link)", manage_path(url, seeded.open_slug), {"Accept-Language": "de"},
                  TARGET_MANAGE, 200, "<h1"),
         ]
-        note("pages (interleaved with hello):")
-        measure_pages(app, hello, pages, args, figures, use_wrk)
+        if "pages" in only:
+            note("pages (interleaved with hello):")
+            measure_pages(app, hello, pages, args, figures, use_wrk)
         association_names = accepted_association_names(url)
-        note("registration POSTs:")
-        measure_posts(app, hello, seeded.open_slug, args, figures, use_wrk, association_names)
-        note("the rush:")
-        rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)
+        if "posts" in only:
+            note("registration POSTs:")
+            measure_posts(app, hello, seeded.open_slug, args, figures, use_wrk, association_names)
+        if "rush" in only:
+            note("the rush:")
+            rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)
         web_rss = max((peak_rss_mb(pid) or 0.0) for pid in app.worker_pids())
-        figures.add(f"peak RSS of a web worker (VmHWM, after pages, POSTs and the rush)", f"{web_rss:.0f} MB",
-                    f"< {TARGET_WORKER_RSS_MB} MB", verdict(web_rss < TARGET_WORKER_RSS_MB))
-        if on_postgresql:
+        figures.add(f"peak RSS of a web worker (VmHWM, after {', '.join(sorted(only & {'pages', 'posts', 'rush'}))})",
+                    f"{web_rss:.0f} MB", f"< {TARGET_WORKER_RSS_MB} MB", verdict(web_rss < TARGET_WORKER_RSS_MB))
+        if on_postgresql and "rush" in only:
             app.stop()
             servers.remove(app)
             app16 = serve("booking", "wsgi:app", 16, environment, folder, PROJECT_DIR)
@@ -680,20 +755,6 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
-    note("reminder pass:")
-    reminder_pass(url, 3 if args.quick else 7, figures)
-    note("mail worker:")
-    mail_worker(url, folder, 4, figures, timeout=300)
-
-    print_table(figures)
-    note(f"\nmachine: {machine()}")
-    if failures:
-        print(f"\n{len(failures)} FAIL line(s): " + "; ".join(failures))
-    if not args.keep and not failures:
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        note(f"logs kept in {folder}")
-    return 1 if failures else 0
 
 
 def accepted_association_names(url: str) -> list[str]:

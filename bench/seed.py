@@ -72,8 +72,13 @@ def _chunks(rows: list[dict], size: int = BATCH):
         yield rows[start:start + size]
 
 
-def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, echo=print) -> Seeded:
-    """Drop and create the tables of `url` and fill them; returns what run.py needs."""
+def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, purged: bool = True,
+         echo=print) -> Seeded:
+    """Drop and create the tables of `url` and fill them; returns what run.py needs.
+
+    `purged=False`: a database that never had a retention purge (no old cancellation anonymised,
+    the whole email log kept, no purge recorded), for timing the worker's first one.
+    """
     os.environ.setdefault("BOOKING_CONFIG", "testing")
     from sqlalchemy import insert
 
@@ -183,7 +188,7 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
                 status = "waitlisted"
             # as the worker's daily retention purge leaves it (booking.privacy): a cancellation
             # older than 30 days has no personal data left
-            anonymised = cancelled and created + timedelta(days=2) < now - timedelta(days=30)
+            anonymised = purged and cancelled and created + timedelta(days=2) < now - timedelta(days=30)
             if anonymised:
                 first_name = last_name = ""
                 email = None
@@ -219,7 +224,7 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
             key = f"{key}:{extra}" if extra else key
             sent_at = registration["created_at"] + timedelta(minutes=1)
             # the email log keeps what was sent for 30 days (BOOKING_EMAIL_LOG_RETENTION_DAYS)
-            scrubbed = not pending and sent_at < now - timedelta(days=30)
+            scrubbed = purged and not pending and sent_at < now - timedelta(days=30)
             outbox_rows.append({
                 "id": message_id, "dedupe_key": key, "kind": kind, "registration_id": registration["id"],
                 "session_id": session_row["id"] if session_row else None, "revision": 0,
@@ -265,8 +270,9 @@ def seed(url: str, *, registrations: int = REGISTRATIONS, outbox: int = OUTBOX, 
         bulk(DeliveryAttempt, attempts)
         # the daily purge ran an hour ago: the worker's first pass does not purge again
         # (a first purge over a database that never had one is another matter: see bench/README.md)
-        bulk(AuditEntry, [{"at": now - timedelta(hours=1), "actor_kind": "worker", "actor_label": "worker",
-                           "action": PURGE_ACTION, "detail": {}}])
+        if purged:
+            bulk(AuditEntry, [{"at": now - timedelta(hours=1), "actor_kind": "worker", "actor_label": "worker",
+                               "action": PURGE_ACTION, "detail": {}}])
         session.commit()
 
         counts = {
@@ -299,12 +305,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=None,
                         help="default: BENCH_DATABASE_URL, else a SQLite file in a new temp folder (kept)")
+    parser.add_argument("--unpurged", action="store_true",
+                        help="as if no retention purge had ever run (old cancellations keep their names, the "
+                             "email log keeps everything, no purge recorded): the worker's first pass purges")
     args = parser.parse_args()
     from config import database_url
 
     url = database_url(args.database_url) if args.database_url else default_url(tempfile.mkdtemp(prefix="bench-"))
     print(f"database: {url.split('@')[-1]}")
-    seed(url)
+    seed(url, purged=not args.unpurged)
 
 
 if __name__ == "__main__":

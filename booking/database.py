@@ -7,6 +7,7 @@ between reading the counts and writing its decision.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from flask import Flask, request
@@ -17,6 +18,8 @@ from sqlalchemy.types import TypeDecorator
 from .extensions import db
 
 WRITE_OPTION = "booking_write"
+# Between two batches of a long job (the retention purge) on SQLite: time for waiting writers to take the lock.
+BATCH_PAUSE = 0.02
 
 
 def utcnow() -> datetime:
@@ -65,6 +68,16 @@ def begin_write() -> None:
     """
     if not db.session().in_transaction():
         db.session.connection(execution_options={WRITE_OPTION: True})
+
+
+def commit_between_batches() -> None:
+    """For a CLI job done in batches (the retention purge): commit the batch, start the next
+    writing transaction. A writer waiting for SQLite's lock polls for it (busy_timeout): the
+    pause gives it its turn before the job takes the lock again."""
+    db.session.commit()
+    if is_sqlite():
+        time.sleep(BATCH_PAUSE)
+    begin_write()
 
 
 def in_write_transaction() -> bool:

@@ -104,3 +104,50 @@ def test_offsets_are_configurable(app, app_ctx):
     make_registration(seminar)
     assert schedule_reminders(start - timedelta(hours=47)) == 0
     assert schedule_reminders(start - timedelta(hours=23)) == 1
+
+
+def test_a_reminder_pass_runs_the_same_statements_for_2_or_12_due(seminar_in_a_week):
+    """Loaded once, recorded in one INSERT: nothing row by row, so the pass grows with the due
+    reminders only in the rows it moves (issue #19: < 50 ms at city scale)."""
+    from sqlalchemy import event
+
+    from booking.associations import services as associations
+    from booking.associations.services import ContactDetails
+
+    from tests.factories import make_applicant
+
+    def group(size: int):
+        associations.register_group(
+            seminar_in_a_week, ContactDetails("Samira", "Haddad", f"samira{size}@verein.example"),
+            [make_applicant(first_name=f"Abebe{size}-{n}", email=None) for n in range(size)], None)
+
+    seminar_in_a_week.capacity = 100  # every one gets a place
+    first = seminar_in_a_week.sessions[0]
+    moment = first.starts_at - timedelta(hours=47, minutes=30)
+    statements = []
+
+    def count(connection, cursor, statement, *args):
+        if statement not in ("BEGIN", "BEGIN IMMEDIATE", "SAVEPOINT", "RELEASE SAVEPOINT"):
+            statements.append(statement)
+
+    def one_pass() -> tuple[int, int]:
+        del statements[:]
+        event.listen(db.engine, "before_cursor_execute", count)
+        recorded = schedule_reminders(moment)
+        event.remove(db.engine, "before_cursor_execute", count)
+        db.session.rollback()
+        return recorded, len(statements)
+
+    make_registration(seminar_in_a_week, email="one@example.net")
+    group(1)
+    db.session.commit()
+    few = one_pass()
+    for n in range(10):
+        make_registration(seminar_in_a_week, email=f"more{n}@example.net")
+    group(3)
+    db.session.commit()
+    many = one_pass()
+
+    assert few[0] == 2 and many[0] == 13  # one each, and one per contact naming their members
+    assert many[1] == few[1]
+    assert schedule_reminders(moment) == 13 and schedule_reminders(moment) == 0  # recorded once

@@ -222,3 +222,55 @@ def _past(days: int):
     from booking.database import utcnow
 
     return (utcnow() - timedelta(days=days)).replace(microsecond=0)
+
+
+def test_purging_takes_the_same_few_statements_per_batch_whatever_its_size(app_ctx):
+    """The purge works on sets of rows: a batch of 12 registrations (with their emails and audit
+    entries) costs the statements a batch of 4 does, and nothing is done row by row."""
+    from sqlalchemy import event
+
+    seminar = make_seminar(sessions=2, capacity=40)
+    people = [make_registration(seminar, first_name=f"Nour{index}", email=f"nour{index}@example.net",
+                                needs="Kinderbetreuung") for index in range(12)]
+    db.session.commit()
+    for index, registration in enumerate(people):
+        registrations.cancel_registration(registration, by_office=True, note=f"Zeynep Karakaya asked, {index}")
+    db.session.execute(db.update(OutboxMessage).values(status="sent", subject="Ihre Anmeldung", body_text="Hallo Nour"))
+    db.session.add_all(DeliveryAttempt(message_id=message_id, outcome="sent", detail="accepted")
+                       for message_id in db.session.scalars(db.select(OutboxMessage.id)))
+    db.session.commit()
+    moment = max(registration.cancelled_at for registration in people) + timedelta(days=31)
+    statements = []
+
+    def count(connection, cursor, statement, *args):
+        if statement not in ("BEGIN", "BEGIN IMMEDIATE"):  # SQLite's own, when a transaction starts
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+
+    def per_batch(batch_size: int) -> tuple[list[int], int, int]:
+        """Statements run up to the end of each batch (the first with what comes before it), after
+        the last one, and the registrations anonymised; rolled back."""
+        del statements[:]
+        marks = []
+        counts = privacy.purge(moment, batch_size=batch_size, after_batch=lambda: marks.append(len(statements)))
+        assert personal_rows() == 0
+        db.session.rollback()
+        return [b - a for a, b in zip([0] + marks, marks)], len(statements) - marks[-1], counts.cancelled_registrations
+
+    def personal_rows() -> int:
+        return (db.session.scalar(db.select(db.func.count(Registration.id)).where(Registration.email.is_not(None)))
+                + db.session.scalar(db.select(db.func.count(OutboxMessage.id)).where(OutboxMessage.recipient != ""))
+                + db.session.scalar(db.select(db.func.count(DeliveryAttempt.id))))
+
+    by_four, rest_four, anonymised_four = per_batch(4)
+    by_twelve, rest_twelve, anonymised_twelve = per_batch(12)
+    event.remove(db.engine, "before_cursor_execute", count)
+
+    assert anonymised_four == anonymised_twelve == 12
+    assert len(by_four) == 3 and len(by_twelve) == 1
+    # each batch the same handful of statements, whether it holds 4 registrations or 12
+    assert by_four[1] == by_four[2] <= 10
+    assert by_twelve[0] == by_four[0]
+    assert rest_twelve == rest_four
+    assert personal_rows() > 0  # rolled back: the scan above could fail

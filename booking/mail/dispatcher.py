@@ -33,12 +33,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_mail import BadHeaderError
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.orm import joinedload
 
-from ..database import begin_write, utcnow
+from ..database import begin_write, commit_between_batches, utcnow
 from ..extensions import db, mail
 from ..redaction import redact, redact_calendar
 from ..registrations.models import Registration, RegistrationStatus
-from ..seminars.models import SessionStatus
+from ..seminars.models import Seminar, SessionStatus
 from .message import CalendarMessage
 from .models import CONTACT_KINDS, STAFF_KINDS, DeliveryAttempt, MessageKind, MessageStatus, OutboxMessage
 from .render import base_url_context, render_message
@@ -517,7 +518,10 @@ def _dispatch_one(message_id: int, transport: Transport, now: datetime) -> str |
     try:
         # SQLite: hold the single write lock from the start, so the outcome can be written
         begin_write()
-        message = db.session.get(OutboxMessage, message_id)
+        # with what nearly every message renders, in one query: no lazy load in the middle of
+        # deciding and rendering (each would flush the message's changes so far first)
+        message = db.session.get(OutboxMessage, message_id, options=[
+            joinedload(OutboxMessage.registration).joinedload(Registration.seminar).selectinload(Seminar.sessions)])
         if message is None or message.status != MessageStatus.SENDING:
             db.session.commit()
             return None
@@ -593,14 +597,15 @@ def _certificates_pass(echo, now: datetime | None) -> None:
 
 
 def _daily_privacy_pass(echo, now: datetime | None = None) -> None:
-    """Once a day (remembered in the audit log, so across restarts too): the retention purge."""
+    """Once a day (remembered in the audit log, so across restarts too): the retention purge,
+    committed batch by batch (the write lock is held for one batch at a time)."""
     from .. import audit
     from ..privacy.services import purge_if_due
 
     try:
         begin_write()
         with audit.acting_as(audit.Actor("worker")):
-            counts = purge_if_due(now)
+            counts = purge_if_due(now, after_batch=commit_between_batches)
         db.session.commit()
     except Exception as exc:  # a failed purge must not hold up the emails: it is tried again next pass
         db.session.rollback()

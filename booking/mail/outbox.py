@@ -80,6 +80,32 @@ def record(kind: MessageKind, registration: Registration, session: Session | Non
     return _add(message)
 
 
+def pending_row(kind: MessageKind, registration: Registration, session: Session | None = None, *,
+                revision: int = 0, facts: dict | None = None, extra_key: str = "",
+                not_before: datetime | None = None) -> dict:
+    """The message `record` would add, as a row for `record_rows` (a pass recording many at once)."""
+    return {"dedupe_key": dedupe_key(kind, registration, session, revision, extra_key), "kind": kind,
+            "registration_id": registration.id, "contact_id": None,
+            "session_id": session.id if session is not None else None, "revision": revision,
+            "recipient": recipient_for(registration), "facts": facts or {}, "next_attempt_at": not_before or utcnow()}
+
+
+def record_rows(rows: list[dict]) -> int:
+    """Record many messages in one INSERT (rows from `pending_row`, `members_reminder_row`); one
+    whose dedupe key is taken (recorded by an earlier pass, or by another worker this very moment)
+    is left as it is. Returns how many were new. For a periodic job's many rows: `record` costs a
+    query, a savepoint and a flush per message."""
+    if not rows:
+        return 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+                 .returning(OutboxMessage.id))
+    return len(db.session.scalars(statement, rows).all())
+
+
 def _add(message: OutboxMessage) -> OutboxMessage:
     try:
         with db.session.begin_nested():
@@ -395,6 +421,19 @@ def seminar_cancelled(seminar: Seminar, sessions: list[Session], *, reason: str)
     for contact, members in _by_contact(through):
         _members_update(contact, "seminar_cancelled", members, seminar=seminar, facts={"reason": reason})
     return len(active)
+
+
+def members_reminder_row(contact: AssociationContact, session: Session, registrations: list[Registration], *,
+                         offset_key: str, offset_minutes: int) -> dict:
+    """The reminder `members_reminder` would record, as a row for `record_rows`."""
+    key = (f"{MessageKind.MEMBERS_UPDATE.value}:reminder:contact{contact.id}:session{session.id}:"
+           f"{session.revision}:{offset_key}")
+    return {"dedupe_key": key, "kind": MessageKind.MEMBERS_UPDATE, "registration_id": None, "contact_id": contact.id,
+            "session_id": session.id, "revision": session.revision, "recipient": contact.email,
+            "facts": {"about": "reminder", "seminar_id": session.seminar_id,
+                      "registration_ids": [registration.id for registration in registrations],
+                      "offset_minutes": offset_minutes},
+            "next_attempt_at": utcnow()}
 
 
 def members_reminder(contact: AssociationContact, session: Session, registrations: list[Registration], *,

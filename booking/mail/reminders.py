@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from ..database import begin_write, utcnow
 from ..extensions import db
@@ -66,13 +67,12 @@ def schedule_reminders(now: datetime | None = None) -> int:
                 Session.starts_at > now,
             )
             .order_by(Session.starts_at, Registration.id)
+            .options(selectinload(Registration.registered_by))  # the contacts of members without an address
         ).all()
         if not pairs:
             continue
-        existing = set(db.session.scalars(
-            db.select(OutboxMessage.dedupe_key).where(
-                OutboxMessage.kind == MessageKind.REMINDER,
-                OutboxMessage.session_id.in_({session.id for _, session in pairs}))))
+        minutes = int(offset.total_seconds() // 60)
+        rows = []
         through_contact: dict[tuple[int, int], tuple[Session, list[Registration]]] = {}
         for registration, session in pairs:
             if registration.confirmed_at is not None and registration.confirmed_at > session.starts_at - offset:
@@ -82,14 +82,15 @@ def schedule_reminders(now: datetime | None = None) -> int:
                 through_contact.setdefault((registration.registered_by_contact_id, session.id),
                                            (session, []))[1].append(registration)
                 continue
-            key = outbox.dedupe_key(MessageKind.REMINDER, registration, session, session.revision, offset_key(offset))
-            if key in existing:
-                continue
-            outbox.record(MessageKind.REMINDER, registration, session, revision=session.revision,
-                          extra_key=offset_key(offset), facts={"offset_minutes": int(offset.total_seconds() // 60)})
-            recorded += 1
+            rows.append(outbox.pending_row(MessageKind.REMINDER, registration, session, revision=session.revision,
+                                           extra_key=offset_key(offset), facts={"offset_minutes": minutes}))
         for session, members in through_contact.values():
-            if outbox.members_reminder(members[0].registered_by, session, members, offset_key=offset_key(offset),
-                                       offset_minutes=int(offset.total_seconds() // 60)) is not None:
-                recorded += 1
+            rows.append(outbox.members_reminder_row(members[0].registered_by, session, members,
+                                                    offset_key=offset_key(offset), offset_minutes=minutes))
+        if not rows:
+            continue
+        # those recorded by an earlier pass: one query (by the unique key's index), nothing row by row
+        existing = set(db.session.scalars(db.select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.in_([row["dedupe_key"] for row in rows]))))
+        recorded += outbox.record_rows([row for row in rows if row["dedupe_key"] not in existing])
     return recorded

@@ -5,7 +5,7 @@ import click
 from flask import current_app
 
 from ..cli import booking_cli
-from ..database import begin_write, utcnow
+from ..database import begin_write, commit_between_batches, utcnow
 from ..extensions import db
 from .services import purge, record_purge
 
@@ -40,7 +40,9 @@ def purge_command(dry_run: bool, yes: bool) -> None:
                f"{config['BOOKING_CANCELLED_RETENTION_DAYS']} after a cancellation, needs "
                f"{config['BOOKING_NEEDS_RETENTION_DAYS']}, email log {config['BOOKING_EMAIL_LOG_RETENTION_DAYS']}.")
     begin_write()
-    counts = purge()
+    # a dry run is one transaction, rolled back; a purge commits batch by batch (the write lock
+    # is held for one batch at a time, registrations can be stored meanwhile)
+    counts = purge(after_batch=None if dry_run else commit_between_batches)
     for key, value in counts.as_dict().items():
         click.echo(f"  {value:>6}  {LABELS[key]}")
     if dry_run:

@@ -8,18 +8,21 @@
   then anonymised at once.
 - `purge` applies the retention periods (BOOKING_*_RETENTION_DAYS) at a given moment; the worker
   runs it once a day (`purge_if_due`, remembered through the audit log) and `flask booking purge`
-  on demand.
+  on demand. It works on sets of rows, a batch at a time (a fixed number of statements per batch,
+  whatever its size), and lets its caller commit between batches: a first purge over years of
+  data holds the write lock for a moment per batch, never for the whole run.
 - `export_registration` gathers everything held about one registration for its download.
 
 Emails still waiting to go out (a CANCEL for the person's calendar, the confirmation that the
 registration was cancelled) keep the address they go to until they are sent; they are rendered
 without the person's name, and the next purge clears them.
 
-Everything here flushes; the request or the command commits.
+Everything here flushes; the request or the command commits (the purge: the caller's `after_batch`).
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +50,11 @@ UNSENT = (MessageStatus.PENDING, MessageStatus.SENDING)
 PERSONAL_FACTS = ("note", "subject", "body", "links_sent")
 # Audit details kept on anonymising: flags and numbers, and the registration's status.
 KEPT_AUDIT_TEXT = ("status",)
+# Rows per batch of the purge: each batch is a few statements and, in the worker, one short transaction.
+PURGE_BATCH = 500
+# What a scrubbed email log entry keeps of what was sent: nothing.
+SCRUBBED = {"recipient": "", "subject": None, "body_text": None, "body_html": None, "calendar": None,
+            "last_error": None}
 
 
 def retention_days(name: str) -> timedelta:
@@ -64,22 +72,77 @@ def retention_periods() -> dict[str, int]:
 
 # --- one registration ------------------------------------------------------------------------
 
+def _without_personal_facts(facts: dict | None) -> dict:
+    return {key: value for key, value in (facts or {}).items() if key not in PERSONAL_FACTS}
+
+
 def scrub_message(message: OutboxMessage) -> None:
     """Keep that a message of this kind went out when; forget to whom and what it said."""
-    message.recipient = ""
-    message.subject = message.body_text = message.body_html = message.calendar = None
-    message.last_error = None
-    message.facts = {key: value for key, value in (message.facts or {}).items() if key not in PERSONAL_FACTS}
+    for name, value in SCRUBBED.items():
+        setattr(message, name, value)
+    message.facts = _without_personal_facts(message.facts)
     db.session.execute(db.delete(DeliveryAttempt).where(DeliveryAttempt.message_id == message.id))
 
 
-def _messages_about(registration: Registration) -> list[OutboxMessage]:
-    """The registration's own messages, and a contact's messages that name it (a group overview...)."""
-    own = list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.registration_id == registration.id)))
-    naming = [message for message in db.session.scalars(
-        db.select(OutboxMessage).where(OutboxMessage.kind.in_(CONTACT_KINDS), OutboxMessage.recipient != ""))
-        if registration.id in (message.facts or {}).get("registration_ids", [])]
-    return own + naming
+def _scrub_messages(ids: list[int]) -> None:
+    """`scrub_message` for many rows at once: four statements at most, whatever their number."""
+    if not ids:
+        return
+    db.session.execute(db.update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**SCRUBBED)
+                       .execution_options(synchronize_session=False))
+    # facts are JSON: only the few rows whose text names a personal key are read and rewritten
+    may_hold = db.or_(*(db.cast(OutboxMessage.facts, db.Text).like(f'%"{key}"%') for key in PERSONAL_FACTS))
+    rewritten = [{"id": message_id, "facts": _without_personal_facts(facts)}
+                 for message_id, facts in db.session.execute(
+                     db.select(OutboxMessage.id, OutboxMessage.facts).where(OutboxMessage.id.in_(ids), may_hold))
+                 if any(key in (facts or {}) for key in PERSONAL_FACTS)]
+    if rewritten:
+        db.session.execute(db.update(OutboxMessage), rewritten)  # one executemany, by primary key
+    db.session.execute(db.delete(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(ids))
+                       .execution_options(synchronize_session=False))
+
+
+class _ContactMessagesNaming:
+    """Which contact messages (a group overview, a list of links...) name which registrations.
+
+    Read once (every contact message not yet scrubbed, one statement) and then asked for batch
+    after batch, instead of reading every contact message again for each registration. A contact
+    message recorded after it was read is scrubbed by the email log's period like any other."""
+
+    def __init__(self):
+        self.by_registration: dict[int, list[tuple[int, int | None, bool]]] = {}
+        for message_id, registration_id, status, facts in db.session.execute(
+                db.select(OutboxMessage.id, OutboxMessage.registration_id, OutboxMessage.status, OutboxMessage.facts)
+                .where(OutboxMessage.kind.in_(CONTACT_KINDS), OutboxMessage.recipient != "")):
+            for named in (facts or {}).get("registration_ids") or []:
+                self.by_registration.setdefault(named, []).append((message_id, registration_id, status in UNSENT))
+
+    def to_scrub(self, registration_ids: list[int]) -> set[int]:
+        """The messages naming these registrations; one still to go out for one of them as its
+        own registration keeps its address until sent (as that registration's own messages do)."""
+        return {message_id for named in registration_ids
+                for message_id, own, unsent in self.by_registration.get(named, ())
+                if not (unsent and own == named)}
+
+
+def _anonymise_about(registration_ids: list[int], naming: _ContactMessagesNaming) -> None:
+    """The email log and the audit log of these registrations, without their personal data.
+
+    A fixed number of statements for the whole list (its messages are scrubbed together)."""
+    own = db.session.scalars(db.select(OutboxMessage.id).where(
+        OutboxMessage.registration_id.in_(registration_ids),
+        # still to go out (a calendar's CANCEL): it keeps its address until sent
+        OutboxMessage.status.not_in(UNSENT)))
+    _scrub_messages(sorted(set(own) | naming.to_scrub(registration_ids)))
+    rewritten = []
+    for entry_id, detail in db.session.execute(db.select(audit.AuditEntry.id, audit.AuditEntry.detail).where(
+            audit.AuditEntry.registration_id.in_(registration_ids))):
+        kept = {key: value for key, value in (detail or {}).items()
+                if key in KEPT_AUDIT_TEXT or value is None or isinstance(value, (bool, int, float))}
+        if kept != (detail or {}):
+            rewritten.append({"id": entry_id, "detail": kept})
+    if rewritten:
+        db.session.execute(db.update(audit.AuditEntry), rewritten)  # one executemany, by primary key
 
 
 def anonymise_registration(registration: Registration, *, now: datetime | None = None) -> None:
@@ -92,14 +155,8 @@ def anonymise_registration(registration: Registration, *, now: datetime | None =
     registration.phone = None
     registration.needs = None
     registration.anonymised_at = now
-    for message in _messages_about(registration):
-        if message.status in UNSENT and message.registration_id == registration.id:
-            continue  # still to go out (a calendar's CANCEL): it keeps its address until sent
-        scrub_message(message)
-    for entry in db.session.scalars(db.select(audit.AuditEntry).where(
-            audit.AuditEntry.registration_id == registration.id)):
-        entry.detail = {key: value for key, value in (entry.detail or {}).items()
-                        if key in KEPT_AUDIT_TEXT or value is None or isinstance(value, (bool, int, float))}
+    db.session.flush()
+    _anonymise_about([registration.id], _ContactMessagesNaming())
     db.session.flush()
     log.info("registration %s: personal data removed", registration.public_id)
 
@@ -193,77 +250,116 @@ class PurgeCounts:
 
 def _seminar_ended_before(moment: datetime):
     """Registrations whose seminar's last session (cancelled ones included) ended before `moment`."""
-    last_end = (db.select(Session.seminar_id, db.func.max(Session.ends_at).label("last_end"))
-                .group_by(Session.seminar_id).subquery())
-    return db.select(Registration).join(last_end, last_end.c.seminar_id == Registration.seminar_id).where(
-        last_end.c.last_end < moment)
+    over = db.select(Session.seminar_id).group_by(Session.seminar_id).having(db.func.max(Session.ends_at) < moment)
+    return Registration.seminar_id.in_(over)
 
 
-def purge(now: datetime | None = None) -> PurgeCounts:
-    """Apply every retention period at `now`: what is due goes. Flushes; the caller commits (or,
-    for a dry run, rolls back: the counts are then what would go)."""
+def _batches(ids_due, batch_size: int, after_batch: Callable[[], None] | None) -> Iterator[list[int]]:
+    """The ids `ids_due` selects (one id column, ascending), `batch_size` at a time: each batch
+    goes on after the last id of the one before, so no batch reads again past the rows done
+    already. After each batch: flush, then `after_batch`.
+
+    On PostgreSQL the rows of a batch are locked and locked ones skipped: two workers purging at
+    once share the work instead of doing it twice (SQLite has one writer at a time anyway)."""
+    column = ids_due.selected_columns[0]
+    last = None
+    while True:
+        query = ids_due if last is None else ids_due.where(column > last)
+        ids = list(db.session.scalars(query.order_by(column).limit(batch_size).with_for_update(skip_locked=True)))
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+        db.session.flush()
+        if after_batch is not None:
+            after_batch()
+
+
+def purge(now: datetime | None = None, *, batch_size: int = PURGE_BATCH,
+          after_batch: Callable[[], None] | None = None) -> PurgeCounts:
+    """Apply every retention period at `now`: what is due goes, `batch_size` rows at a time, each
+    batch a fixed number of statements. Flushes; the caller commits: between batches if it gives
+    `after_batch` (the worker and `flask booking purge --yes` commit there, so the write lock is
+    held for one batch at a time), and at the end. Without it, one transaction: a dry run rolls
+    it back, and the counts are then what would go."""
     now = now or utcnow()
     counts = PurgeCounts()
+    naming = _ContactMessagesNaming()
 
-    for registration in db.session.scalars(_seminar_ended_before(now - retention_days("BOOKING_RETENTION_DAYS"))
-                                           .where(Registration.anonymised_at.is_(None))):
-        anonymise_registration(registration, now=now)
-        counts.registrations_after_seminar += 1
-    for registration in db.session.scalars(db.select(Registration).where(
-            Registration.anonymised_at.is_(None), Registration.cancelled_at.is_not(None),
-            Registration.cancelled_at < now - retention_days("BOOKING_CANCELLED_RETENTION_DAYS"))):
-        anonymise_registration(registration, now=now)
-        counts.cancelled_registrations += 1
-    for registration in db.session.scalars(_seminar_ended_before(now - retention_days("BOOKING_NEEDS_RETENTION_DAYS"))
-                                           .where(Registration.needs.is_not(None))):
-        registration.needs = None
-        counts.needs += 1
+    def anonymise(due) -> int:
+        done = 0
+        for ids in _batches(db.select(Registration.id).where(due, Registration.anonymised_at.is_(None)),
+                            batch_size, after_batch):
+            db.session.execute(db.update(Registration).where(Registration.id.in_(ids)).values(
+                first_name="", last_name="", email=None, email_key=None, phone=None, needs=None, anonymised_at=now)
+                .execution_options(synchronize_session=False))
+            _anonymise_about(ids, naming)
+            done += len(ids)
+            log.info("privacy purge: registrations %s to %s (%s) anonymised", ids[0], ids[-1], len(ids))
+        return done
+
+    counts.registrations_after_seminar = anonymise(
+        _seminar_ended_before(now - retention_days("BOOKING_RETENTION_DAYS")))
+    counts.cancelled_registrations = anonymise(db.and_(
+        Registration.cancelled_at.is_not(None),
+        Registration.cancelled_at < now - retention_days("BOOKING_CANCELLED_RETENTION_DAYS")))
+    for ids in _batches(db.select(Registration.id).where(
+            _seminar_ended_before(now - retention_days("BOOKING_NEEDS_RETENTION_DAYS")),
+            Registration.needs.is_not(None)), batch_size, after_batch):
+        db.session.execute(db.update(Registration).where(Registration.id.in_(ids)).values(needs=None)
+                           .execution_options(synchronize_session=False))
+        counts.needs += len(ids)
 
     # The email log: what was sent (and to whom) is kept for BOOKING_EMAIL_LOG_RETENTION_DAYS,
     # and no longer once the registration it was about has been anonymised.
     old = now - retention_days("BOOKING_EMAIL_LOG_RETENTION_DAYS")
     anonymised = db.select(Registration.id).where(Registration.anonymised_at.is_not(None))
-    for message in db.session.scalars(db.select(OutboxMessage).where(
+    for ids in _batches(db.select(OutboxMessage.id).where(
             OutboxMessage.status.not_in(UNSENT),
             db.or_(OutboxMessage.recipient != "", OutboxMessage.subject.is_not(None),
                    OutboxMessage.last_error.is_not(None)),
-            db.or_(OutboxMessage.created_at < old, OutboxMessage.registration_id.in_(anonymised)))):
-        scrub_message(message)
-        counts.email_log_entries += 1
-    counts.delivery_attempts = db.session.execute(
-        db.delete(DeliveryAttempt).where(DeliveryAttempt.attempted_at < old)).rowcount or 0
+            db.or_(OutboxMessage.created_at < old, OutboxMessage.registration_id.in_(anonymised))),
+            batch_size, after_batch):
+        _scrub_messages(ids)
+        counts.email_log_entries += len(ids)
+    for ids in _batches(db.select(DeliveryAttempt.id).where(DeliveryAttempt.attempted_at < old),
+                        batch_size, after_batch):
+        db.session.execute(db.delete(DeliveryAttempt).where(DeliveryAttempt.id.in_(ids))
+                           .execution_options(synchronize_session=False))
+        counts.delivery_attempts += len(ids)
     counts.link_requests = db.session.execute(
-        db.delete(LinkRequest).where(LinkRequest.requested_at < now - LINK_REQUEST_RETENTION)).rowcount or 0
+        db.delete(LinkRequest).where(LinkRequest.requested_at < now - LINK_REQUEST_RETENTION)
+        .execution_options(synchronize_session=False)).rowcount or 0
 
     # A contact goes once none of the registrations they made still holds personal data and no
-    # email to them waits to go out.
+    # email to them waits to go out. (A few hundred at most: one set of statements for them all.)
     kept_registrations = db.select(Registration.registered_by_contact_id).where(
         Registration.anonymised_at.is_(None), Registration.registered_by_contact_id.is_not(None))
     waiting_mail = db.select(OutboxMessage.contact_id).where(
         OutboxMessage.status.in_(UNSENT), OutboxMessage.contact_id.is_not(None))
-    for contact in db.session.scalars(db.select(AssociationContact).where(
-            AssociationContact.id.not_in(kept_registrations), AssociationContact.id.not_in(waiting_mail))):
-        db.session.execute(db.update(Registration).where(Registration.registered_by_contact_id == contact.id)
+    contact_ids = list(db.session.scalars(db.select(AssociationContact.id).where(
+        AssociationContact.id.not_in(kept_registrations), AssociationContact.id.not_in(waiting_mail))))
+    if contact_ids:
+        db.session.execute(db.update(Registration).where(Registration.registered_by_contact_id.in_(contact_ids))
                            .values(registered_by_contact_id=None).execution_options(synchronize_session=False))
-        contact_messages = db.select(OutboxMessage.id).where(OutboxMessage.contact_id == contact.id)
-        db.session.execute(db.delete(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(contact_messages)))
-        db.session.execute(db.delete(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
+        contact_messages = db.select(OutboxMessage.id).where(OutboxMessage.contact_id.in_(contact_ids))
+        db.session.execute(db.delete(DeliveryAttempt).where(DeliveryAttempt.message_id.in_(contact_messages))
                            .execution_options(synchronize_session=False))
-        db.session.delete(contact)
-        counts.association_contacts += 1
-    db.session.flush()
+        db.session.execute(db.delete(OutboxMessage).where(OutboxMessage.contact_id.in_(contact_ids))
+                           .execution_options(synchronize_session=False))
+        db.session.execute(db.delete(AssociationContact).where(AssociationContact.id.in_(contact_ids))
+                           .execution_options(synchronize_session=False))
+        counts.association_contacts = len(contact_ids)
 
     # A name typed on the public form that no registration (and no contact) uses.
     used = db.select(Registration.association_id).where(Registration.association_id.is_not(None))
     used_by_contacts = db.select(AssociationContact.association_id).where(
         AssociationContact.association_id.is_not(None))
-    for association in db.session.scalars(db.select(Association).where(
-            Association.status == AssociationStatus.PENDING, Association.id.not_in(used),
-            Association.id.not_in(used_by_contacts))):
-        db.session.delete(association)
-        counts.association_names += 1
+    counts.association_names = db.session.execute(db.delete(Association).where(
+        Association.status == AssociationStatus.PENDING, Association.id.not_in(used),
+        Association.id.not_in(used_by_contacts)).execution_options(synchronize_session=False)).rowcount or 0
     db.session.flush()
-    db.session.expire_all()
+    db.session.expire_all()  # the objects a caller holds were changed behind the session's back
     log.info("privacy purge: %s", ", ".join(f"{key} {value}" for key, value in counts.as_dict().items()))
     return counts
 
@@ -277,13 +373,15 @@ def record_purge(counts: PurgeCounts, now: datetime) -> None:
     audit.record(PURGE_ACTION, **counts.as_dict()).at = now
 
 
-def purge_if_due(now: datetime | None = None) -> PurgeCounts | None:
+def purge_if_due(now: datetime | None = None, *, after_batch: Callable[[], None] | None = None
+                 ) -> PurgeCounts | None:
     """The worker's daily pass: purge unless a purge ran within the last day (the audit log
-    remembers it across restarts). Returns the counts, or None if not due. Flushes."""
+    remembers it across restarts). Returns the counts, or None if not due. Flushes; `after_batch`
+    as for `purge`."""
     now = now or utcnow()
     last = last_purge_at()
     if last is not None and last > now - PURGE_EVERY:
         return None
-    counts = purge(now)
+    counts = purge(now, after_batch=after_batch)
     record_purge(counts, now)
     return counts
