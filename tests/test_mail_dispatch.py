@@ -323,3 +323,32 @@ def test_worker_once_drains_a_backlog_larger_than_one_batch(app, app_ctx):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert {m.status for m in outbox()} == {MessageStatus.SENT}
+
+
+def test_a_chunk_of_messages_is_stored_and_recorded_with_the_same_statements_for_4_or_20(app_ctx, smtp_server):
+    """Writing is per chunk, not per message: the statements of a pass (outside rendering) do not grow
+    with the number of emails in it, and every one of them arrives once."""
+    from sqlalchemy import event
+
+    def statements_of_a_pass(people: int) -> tuple[int, int]:
+        seminar = make_seminar(sessions=1, capacity=40)  # a confirmation and an invitation each
+        services.register_people(seminar, [make_applicant() for _ in range(people)], None)
+        db.session.commit()
+        writes = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+                writes.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            result = dispatch_pending()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return result.sent, len(writes)
+
+    # claim; store the rendered emails; record the outcomes and their delivery attempts
+    assert statements_of_a_pass(2) == (4, 4)
+    assert statements_of_a_pass(10) == (20, 4)
+    assert len({m["Message-ID"] for m in smtp_server.messages}) == len(smtp_server.messages) == 24
+    assert {m.status for m in outbox()} == {MessageStatus.SENT}

@@ -3,12 +3,14 @@
 - Claims are taken with FOR UPDATE SKIP LOCKED on PostgreSQL (several workers never take the
   same row) and under SQLite's single write lock there; a claim expires, so rows of a worker that
   died mid-batch are taken up again and nothing is lost.
-- Each message is committed on its own right after the server accepted it. What goes out is
-  stored (flushed) before it is handed to the server, so a row that cannot hold it fails unsent.
+- A batch goes out in chunks (CHUNK messages): loaded in one query, decided and rendered in a
+  reading transaction (on SQLite without the write lock), stored in one short transaction before
+  anything is handed to the server (a row that cannot hold its email fails unsent), sent over one
+  SMTP connection outside any transaction, and their outcomes committed in one short transaction.
 - One message's failure never stops the others: anything that goes wrong while handling it
-  (rendering, storing, sending, committing) is rolled back and recorded on that message alone,
-  in a transaction of its own, and the batch goes on. A message the server had already accepted
-  is recorded as sent even if storing that failed, so it is never delivered twice.
+  (rendering, storing, sending, recording) is recorded on that message alone, in a transaction of
+  its own, and the batch goes on. A message the server had already accepted is recorded as sent
+  even if storing that failed, so it is never delivered twice.
 - Temporary failures (4xx answers, a server that is down) are retried with growing back-off;
   permanent ones (5xx, an invalid address) are marked failed with the server's answer.
 - A message made pointless before it went out (an invitation superseded by a later revision,
@@ -47,6 +49,10 @@ from .render import base_url_context, render_message
 log = logging.getLogger(__name__)
 
 CLAIM_FOR = timedelta(minutes=10)
+# Messages rendered and stored together, sent over one connection, their outcomes committed
+# together. A worker killed between sending and recording sends at most these again (with the
+# same Message-ID, which lets a receiving server drop the copy).
+CHUNK = 25
 POSTPONE = timedelta(seconds=30)
 # last_error and an attempt's detail are for the email log: a line, not a server's whole transcript
 MAX_DETAIL = 1000
@@ -349,24 +355,39 @@ class Transport:
             self.connection = None
 
 
-class Progress:
-    """How far one message got: whether the mail server has accepted it."""
+# --- one chunk of a batch: prepare, store, send, record ------------------------------------------
 
-    def __init__(self):
-        self.accepted = False
+@dataclass
+class Plan:
+    """One claimed message on its way through a chunk: what was decided, rendered, answered."""
+
+    id: int
+    kind: MessageKind | None = None
+    attempts: int = 0  # as the row held them when claimed
+    decision: str | None = None  # "send", "skipped", "postponed"; None: it could not be prepared
+    reason: str | None = None  # why it is skipped
+    email: CalendarMessage | None = None
+    stored: dict = field(default_factory=dict)  # what the email log keeps (redacted), written before sending
+    error: BaseException | None = None  # what went wrong preparing, storing or recording it
+    accepted: bool = False  # the mail server has accepted it: from now on it is sent, whatever happens
+    outcome: str | None = None  # a DispatchResult field, once decided
+    values: dict = field(default_factory=dict)  # the row's columns once handled
+    attempt: dict | None = None  # its DeliveryAttempt, if one is recorded
 
 
-def _build(message: OutboxMessage, now: datetime) -> CalendarMessage:
-    """Render the message, store what is sent on its row (for the email log) with every personal
-    link redacted (booking/redaction.py), and return the email, which keeps them."""
+def _stored(message: OutboxMessage, now: datetime) -> tuple[CalendarMessage, dict]:
+    """Render the message; return the email (which keeps every personal link) and what the email
+    log keeps of it, with those links redacted (booking/redaction.py). Changes nothing."""
     rendered = render_message(message, now=now)
-    # the email log keeps what was sent without its personal links: the email itself carries them
-    message.subject = redact(rendered.subject)
-    message.body_text = redact(rendered.stored_text if rendered.stored_text is not None else rendered.text)
-    message.body_html = redact(rendered.stored_html if rendered.stored_html is not None else rendered.html)
-    message.calendar = redact_calendar(rendered.calendar.decode()) if rendered.calendar else None
-    message.message_id = _message_id(message)
-    return CalendarMessage(
+    message_id = _message_id(message)
+    stored = {
+        "subject": redact(rendered.subject),
+        "body_text": redact(rendered.stored_text if rendered.stored_text is not None else rendered.text),
+        "body_html": redact(rendered.stored_html if rendered.stored_html is not None else rendered.html),
+        "calendar": redact_calendar(rendered.calendar.decode()) if rendered.calendar else None,
+        "message_id": message_id,
+    }
+    email = CalendarMessage(
         subject=rendered.subject,
         recipients=[message.recipient],
         body=rendered.text,
@@ -374,70 +395,167 @@ def _build(message: OutboxMessage, now: datetime) -> CalendarMessage:
         sender=(current_app.config["BOOKING_OFFICE_NAME"], current_app.config["BOOKING_MAIL_SENDER"]),
         calendar=rendered.calendar,
         method=rendered.method,
-        message_id=message.message_id,
+        message_id=message_id,
         extra_headers={"Auto-Submitted": "auto-generated"},
     )
+    return email, stored
 
 
-def deliver(message: OutboxMessage, transport: Transport, now: datetime, progress: Progress) -> str:
-    """Send one claimed message and record what happened; returns the outcome (a DispatchResult field).
+def _prepare(ids: list[int], now: datetime) -> list[Plan]:
+    """Load the chunk's messages in one query, decide about each and render what goes out.
 
-    Failures of the mail server are recorded here. Anything else (a message that cannot be
-    rendered or stored) is raised: the caller rolls back and records it (_record_failure).
-    The caller commits.
+    Reads only, in a transaction of its own that ends here (on SQLite no write lock is taken:
+    others write while this renders). Nothing is changed on the rows yet: the decisions are
+    written by _store, so that one failure here touches no other message.
     """
-    max_attempts = current_app.config["BOOKING_MAIL_MAX_ATTEMPTS"]
-    message.claimed_until = None
-    try:
-        reason = skip_reason(message, now)
-    except Postpone:
-        message.status = MessageStatus.PENDING
-        message.next_attempt_at = now + POSTPONE
-        return "postponed"
-    if reason is not None:
-        message.status = MessageStatus.SKIPPED
-        message.skip_reason = reason
-        log.info("email %s (%s) skipped: %s", message.id, message.kind, reason)
-        return "skipped"
+    plans = {message_id: Plan(message_id) for message_id in ids}
+    # with what nearly every message renders, in one query for the chunk
+    messages = db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == MessageStatus.SENDING)
+        .options(joinedload(OutboxMessage.registration).joinedload(Registration.seminar)
+                 .selectinload(Seminar.sessions),
+                 joinedload(OutboxMessage.session))
+        .order_by(OutboxMessage.id)).unique().all()
+    ready = {message.id: message for message in messages}
+    for message_id, plan in plans.items():
+        message = ready.get(message_id)
+        if message is None:
+            continue  # no longer ours (or gone): left alone
+        try:
+            plan.kind, plan.attempts = message.kind, message.attempts
+            try:
+                plan.reason = skip_reason(message, now)
+            except Postpone:
+                plan.decision = "postponed"
+                continue
+            if plan.reason is not None:
+                plan.decision = "skipped"
+                continue
+            plan.email, plan.stored = _stored(message, now)
+            plan.decision = "send"
+        except Exception as exc:
+            plan.decision, plan.error = None, exc
+            log.error("email %s (%s) failed before it was sent: %s\n%s", message_id, plan.kind or "?",
+                      _loggable(exc), _traceback_without_values(exc))
+            db.session.rollback()  # the transaction may be broken; the others load again
+    db.session.rollback()
+    return list(plans.values())
 
-    message.attempts += 1
-    email = _build(message, now)
-    db.session.flush()  # stored before it goes out: a row that cannot hold it fails here, unsent
+
+def _decided_values(plan: Plan, now: datetime) -> dict:
+    """What _store writes on a row: a skip or a postponement (final), or the rendered email
+    (claim kept until the outcome is recorded)."""
+    if plan.decision == "skipped":
+        return {"id": plan.id, "status": MessageStatus.SKIPPED, "skip_reason": plan.reason, "claimed_until": None}
+    if plan.decision == "postponed":
+        return {"id": plan.id, "status": MessageStatus.PENDING, "next_attempt_at": now + POSTPONE,
+                "claimed_until": None}
+    return {"id": plan.id, "attempts": plan.attempts + 1, **plan.stored}
+
+
+def _write(values: list[dict], attempts: list[dict]) -> None:
+    """One writing transaction: rows updated by primary key, delivery attempts added; committed."""
+    begin_write()
+    if values:
+        db.session.execute(db.update(OutboxMessage), values)
+    if attempts:
+        db.session.execute(db.insert(DeliveryAttempt), attempts)
+    db.session.commit()
+
+
+def _store(plans: list[Plan], now: datetime) -> None:
+    """Write every decision of the chunk, and what goes out, before anything is sent: one short
+    transaction. If it fails, each message is stored alone, so that only a row that cannot hold
+    its email fails (unsent)."""
+    decided = [plan for plan in plans if plan.decision is not None]
     try:
-        detail = transport.send(email, message.id)
+        _write([_decided_values(plan, now) for plan in decided], [])
+        stored_alone = False
+    except Exception:
+        db.session.rollback()
+        stored_alone = True
+    if stored_alone:
+        for plan in decided:
+            try:
+                _write([_decided_values(plan, now)], [])
+            except Exception as exc:
+                db.session.rollback()
+                plan.decision, plan.error = None, exc
+                log.error("email %s (%s) failed before it was sent: %s\n%s", plan.id, plan.kind,
+                          _loggable(exc), _traceback_without_values(exc))
+    for plan in decided:
+        if plan.decision == "skipped":
+            plan.outcome = "skipped"
+            log.info("email %s (%s) skipped: %s", plan.id, plan.kind, plan.reason)
+        elif plan.decision == "postponed":
+            plan.outcome = "postponed"
+
+
+def _send(plan: Plan, transport: Transport, now: datetime) -> None:
+    """Hand a stored message to the mail server and decide its outcome (written by _record)."""
+    attempts = plan.attempts + 1
+    values = {"id": plan.id, "claimed_until": None}
+    try:
+        detail = transport.send(plan.email, plan.id)
     except ServerUnreachable as exc:
         # however long the server is down, the message waits: attempts count only what a server answered
-        message.attempts -= 1
-        message.status = MessageStatus.PENDING
-        message.next_attempt_at = now + SERVER_DOWN_RETRY
-        message.last_error = _storable(f"mail server unreachable: {exc}")
-        db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="retry",
-                                       detail=message.last_error))
-        return "retried"
+        error = _storable(f"mail server unreachable: {exc}")
+        plan.values = {**values, "attempts": attempts - 1, "status": MessageStatus.PENDING,
+                       "next_attempt_at": now + SERVER_DOWN_RETRY, "last_error": error}
+        plan.attempt = {"message_id": plan.id, "attempted_at": now, "outcome": "retry", "detail": error}
+        plan.outcome = "retried"
+        return
     except Exception as exc:  # the server refused it, the connection broke, or the message cannot be encoded
         if not isinstance(exc, (smtplib.SMTPException, OSError)):
-            log.error("email %s (%s) could not be sent: %s\n%s", message.id, message.kind, _loggable(exc),
+            log.error("email %s (%s) could not be sent: %s\n%s", plan.id, plan.kind, _loggable(exc),
                       _traceback_without_values(exc))
         failure = _classify(exc)
-        permanent = isinstance(failure, PermanentFailure) or message.attempts >= max_attempts
-        message.last_error = _storable(str(failure))
-        db.session.add(DeliveryAttempt(message=message, attempted_at=now,
-                                       outcome="failed" if permanent else "retry", detail=message.last_error))
+        permanent = isinstance(failure, PermanentFailure) or attempts >= current_app.config["BOOKING_MAIL_MAX_ATTEMPTS"]
+        error = _storable(str(failure))
+        plan.attempt = {"message_id": plan.id, "attempted_at": now, "outcome": "failed" if permanent else "retry",
+                        "detail": error}
         if permanent:
-            message.status = MessageStatus.FAILED
-            log.warning("email %s (%s) failed: %s", message.id, message.kind, _loggable(exc))
-            return "failed"
-        message.status = MessageStatus.PENDING
-        message.next_attempt_at = now + backoff(message.attempts)
-        log.info("email %s (%s) will be retried: %s", message.id, message.kind, _loggable(exc))
-        return "retried"
-    progress.accepted = True
-    message.status = MessageStatus.SENT
-    message.sent_at = now
-    message.last_error = None
-    db.session.add(DeliveryAttempt(message=message, attempted_at=now, outcome="sent", detail=_storable(detail)))
-    log.info("email %s (%s) sent", message.id, message.kind)
-    return "sent"
+            plan.values = {**values, "status": MessageStatus.FAILED, "last_error": error}
+            plan.outcome = "failed"
+            log.warning("email %s (%s) failed: %s", plan.id, plan.kind, _loggable(exc))
+        else:
+            plan.values = {**values, "status": MessageStatus.PENDING, "next_attempt_at": now + backoff(attempts),
+                           "last_error": error}
+            plan.outcome = "retried"
+            log.info("email %s (%s) will be retried: %s", plan.id, plan.kind, _loggable(exc))
+        return
+    plan.accepted = True
+    plan.values = {**values, "status": MessageStatus.SENT, "sent_at": now, "last_error": None}
+    plan.attempt = {"message_id": plan.id, "attempted_at": now, "outcome": "sent", "detail": _storable(detail)}
+    plan.outcome = "sent"
+    log.info("email %s (%s) sent", plan.id, plan.kind)
+
+
+def _record(plans: list[Plan], now: datetime) -> None:
+    """Write the outcomes of the chunk's sent messages in one short transaction.
+
+    If that fails, a message the server accepted is recorded sent with the reason (never sent
+    again), and each other outcome is written alone (_record_failure if even that fails)."""
+    answered = [plan for plan in plans if plan.values]
+    if not answered:
+        return
+    try:
+        _write([plan.values for plan in answered], [plan.attempt for plan in answered if plan.attempt])
+        return
+    except Exception as exc:
+        db.session.rollback()
+        failure = exc
+    log.error("the outcomes of emails %s could not be stored together: %s\n%s",
+              ", ".join(str(plan.id) for plan in answered), _loggable(failure), _traceback_without_values(failure))
+    for plan in answered:
+        if plan.accepted:
+            plan.outcome = _record_failure(plan.id, failure, accepted=True, now=now, counted=True)
+            continue
+        try:
+            _write([plan.values], [plan.attempt] if plan.attempt else [])
+        except Exception as exc:
+            db.session.rollback()
+            plan.outcome = _record_failure(plan.id, exc, accepted=False, now=now, counted=True)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -445,13 +563,15 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-def _record_failure(message_id: int, exc: BaseException, *, accepted: bool, now: datetime) -> str | None:
+def _record_failure(message_id: int, exc: BaseException, *, accepted: bool, now: datetime,
+                    counted: bool = False) -> str | None:
     """After a rollback: record on the message, in a transaction of its own, what `exc` did to it.
 
     Accepted by the server already: sent (sending it again would deliver it twice). Else failed
     with a short reason, or pending again if the database was briefly away. Returns the outcome,
     or None if even this could not be stored (the claim then runs out and the message is taken up
-    again: the same Message-ID lets a receiving server drop a second copy).
+    again: the same Message-ID lets a receiving server drop a second copy). `counted`: this
+    attempt is counted on the row already (stored before it was sent).
     """
     reason = _short_reason(exc)
     try:
@@ -461,7 +581,8 @@ def _record_failure(message_id: int, exc: BaseException, *, accepted: bool, now:
             db.session.commit()
             return None
         message.claimed_until = None
-        message.attempts += 1
+        if not counted:
+            message.attempts += 1
         if accepted:
             message.status = MessageStatus.SENT
             message.sent_at = now
@@ -487,8 +608,37 @@ def _record_failure(message_id: int, exc: BaseException, *, accepted: bool, now:
     return outcome
 
 
+def _dispatch_chunk(ids: list[int], transport: Transport, now: datetime, *, second_look: bool = True) -> list[Plan]:
+    """Prepare (read only), store what goes out (one short transaction), send outside any
+    transaction, record the outcomes (one short transaction).
+
+    A message postponed because an invitation of this very chunk was still being sent (a
+    cancellation behind its invitation) gets a second look once those outcomes are recorded,
+    as it would have had if they were sent one by one.
+    """
+    plans = _prepare(ids, now)
+    waiting = [plan for plan in plans if plan.decision == "postponed"] if second_look else []
+    if waiting:
+        for plan in waiting:
+            plan.decision = None  # still claimed: decided again below
+    _store(plans, now)
+    for plan in plans:
+        if plan.decision == "send" and plan.error is None:
+            _send(plan, transport, now)
+    _record(plans, now)
+    for plan in plans:
+        if plan.error is not None and plan.outcome is None:
+            plan.outcome = _record_failure(plan.id, plan.error, accepted=False, now=now)
+    if waiting:
+        again = {plan.id: plan for plan in _dispatch_chunk([plan.id for plan in waiting], transport, now,
+                                                           second_look=False)}
+        plans = [again.get(plan.id, plan) for plan in plans]
+    return plans
+
+
 def dispatch_pending(now: datetime | None = None, *, limit: int = 100, stop_after: int | None = None) -> DispatchResult:
-    """One pass: claim due messages and deliver them, committing after each.
+    """One pass: claim due messages and deliver them, chunk by chunk (CHUNK messages: rendered
+    and stored together, then sent over one connection, then their outcomes committed together).
 
     Whatever goes wrong with one message is recorded on it, and the pass goes on with the next.
     `stop_after` ends the pass early, leaving claimed messages for a later pass (as a worker
@@ -497,44 +647,19 @@ def dispatch_pending(now: datetime | None = None, *, limit: int = 100, stop_afte
     now = now or utcnow()
     result = DispatchResult()
     ids = claim_due(now, limit)
+    if stop_after is not None:
+        ids = ids[:stop_after]
     transport = Transport()
     try:
         with base_url_context():
-            for index, message_id in enumerate(ids):
-                if stop_after is not None and index >= stop_after:
-                    break
-                outcome = _dispatch_one(message_id, transport, now)
-                if outcome is not None:
-                    setattr(result, outcome, getattr(result, outcome) + 1)
-                    result.ids.append(message_id)
+            for start in range(0, len(ids), CHUNK):
+                for plan in _dispatch_chunk(ids[start:start + CHUNK], transport, now):
+                    if plan.outcome is not None:
+                        setattr(result, plan.outcome, getattr(result, plan.outcome) + 1)
+                        result.ids.append(plan.id)
     finally:
         transport.close()
     return result
-
-
-def _dispatch_one(message_id: int, transport: Transport, now: datetime) -> str | None:
-    progress = Progress()
-    kind = None
-    try:
-        # SQLite: hold the single write lock from the start, so the outcome can be written
-        begin_write()
-        # with what nearly every message renders, in one query: no lazy load in the middle of
-        # deciding and rendering (each would flush the message's changes so far first)
-        message = db.session.get(OutboxMessage, message_id, options=[
-            joinedload(OutboxMessage.registration).joinedload(Registration.seminar).selectinload(Seminar.sessions)])
-        if message is None or message.status != MessageStatus.SENDING:
-            db.session.commit()
-            return None
-        kind = message.kind
-        outcome = deliver(message, transport, now, progress)
-        db.session.commit()
-        return outcome
-    except Exception as exc:
-        db.session.rollback()
-        log.error("email %s (%s) failed %s: %s\n%s", message_id, kind or "?",
-                  "after the mail server accepted it" if progress.accepted else "before it was sent",
-                  _loggable(exc), _traceback_without_values(exc))
-        return _record_failure(message_id, exc, accepted=progress.accepted, now=now)
 
 
 def run_worker(*, once: bool = False, interval: float = 10.0, echo=print, now: datetime | None = None) -> None:
