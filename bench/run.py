@@ -60,6 +60,7 @@ TARGET_WORKER_RSS_MB = 120
 TARGET_MAIL_PER_SECOND = 200
 
 failures: list[str] = []
+SECTIONS = ("pages", "manage", "posts", "rush", "reminders", "worker")  # --only ("manage": that page alone)
 
 
 def fail(message: str) -> None:
@@ -621,7 +622,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections for GET pages")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for the app and hello alike")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, SQLite file)")
+    parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
+                        help=f"run only this section (again for more): {', '.join(SECTIONS)}; default all")
     args = parser.parse_args()
+    only = set(args.only or SECTIONS)
     args.rush_people, args.rush_groups = 500, 50
     if args.quick:
         args.rounds, args.seconds = 1, 2
@@ -661,17 +665,21 @@ def main() -> int:
             Page("manage page (personal link)", manage_path(url, seeded.open_slug), {"Accept-Language": "de"},
                  TARGET_MANAGE, 200, "<h1"),
         ]
-        note("pages (interleaved with hello):")
-        measure_pages(app, hello, pages, args, figures, use_wrk)
+        pages = [page for page in pages if "pages" in only or ("manage" in only and page.label.startswith("manage"))]
+        if pages:
+            note("pages (interleaved with hello):")
+            measure_pages(app, hello, pages, args, figures, use_wrk)
         association_names = accepted_association_names(url)
-        note("registration POSTs:")
-        measure_posts(app, hello, seeded.open_slug, args, figures, use_wrk, association_names)
-        note("the rush:")
-        rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)
+        if "posts" in only:
+            note("registration POSTs:")
+            measure_posts(app, hello, seeded.open_slug, args, figures, use_wrk, association_names)
+        if "rush" in only:
+            note("the rush:")
+            rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)
         web_rss = max((peak_rss_mb(pid) or 0.0) for pid in app.worker_pids())
         figures.add(f"peak RSS of a web worker (VmHWM, after pages, POSTs and the rush)", f"{web_rss:.0f} MB",
                     f"< {TARGET_WORKER_RSS_MB} MB", verdict(web_rss < TARGET_WORKER_RSS_MB))
-        if on_postgresql:
+        if on_postgresql and "rush" in only:
             app.stop()
             servers.remove(app)
             app16 = serve("booking", "wsgi:app", 16, environment, folder, PROJECT_DIR)
@@ -680,10 +688,12 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
-    note("reminder pass:")
-    reminder_pass(url, 3 if args.quick else 7, figures)
-    note("mail worker:")
-    mail_worker(url, folder, 4, figures, timeout=300)
+    if "reminders" in only:
+        note("reminder pass:")
+        reminder_pass(url, 3 if args.quick else 7, figures)
+    if "worker" in only:
+        note("mail worker:")
+        mail_worker(url, folder, 4, figures, timeout=300)
 
     print_table(figures)
     note(f"\nmachine: {machine()}")
