@@ -378,9 +378,9 @@ def _register(
     registrations = outcome.registered
     for registration in registrations:
         if registration.status == RegistrationStatus.CONFIRMED:
-            outbox.registration_confirmed(registration, now=now)
+            outbox.registration_confirmed(registration, now=now, new=True)
         else:
-            outbox.registration_waitlisted(registration)
+            outbox.registration_waitlisted(registration, new=True)
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
         audit.record("registration.created", registration=registration, status=str(registration.status),
                      by_contact=registered_by.id if registered_by is not None else None)
