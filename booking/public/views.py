@@ -181,16 +181,21 @@ def register(slug: str):
             field.errors = [*field.errors, refused.message]
             return render_seminar(seminar, form, status=422)
         return render_seminar(seminar, form, status=409, refusal=refused.message)
-    db.session.commit()
+    # the answer is made before the commit, from what is loaded: after it every object would be
+    # read again (three queries) only to say what was just decided
     if not outcome.registered:
         # The address was registered already; its personal link went out by email (at most once an
         # hour). The answer must not say so: it reads the same as "we have sent you an email".
-        flash(_("We have sent an email to %(email)s. It contains your personal link: there you see your "
-                "registration and can cancel it.", email=applicant.email), "success")
-        return redirect(url_for(".seminar", slug=seminar.slug))
-    registration = outcome.registered[0]
-    flash(registration_outcome(registration), "success")
-    return redirect(url_for(".manage", token=registrations.manage_token(registration)))
+        message = _("We have sent an email to %(email)s. It contains your personal link: there you see your "
+                    "registration and can cancel it.", email=applicant.email)
+        target = url_for(".seminar", slug=seminar.slug)
+    else:
+        registration = outcome.registered[0]
+        message = registration_outcome(registration)
+        target = url_for(".manage", token=registrations.manage_token(registration))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
 
 
 def registration_outcome(registration: Registration) -> str:
