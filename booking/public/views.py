@@ -24,7 +24,7 @@ from werkzeug.routing import BuildError
 from .. import audit, documents, privacy_notice, ratelimits
 from ..caching import cached_page
 from ..attendance import services as attendance
-from ..associations.services import accepted_associations
+from ..associations.services import accepted_association_choices
 from ..privacy import services as privacy_rules
 from ..privacy.forms import DeleteDataForm
 from ..registrations.links import request_links
@@ -124,7 +124,7 @@ def seminar_or_404(slug: str) -> Seminar:
 
 def registration_form(**kwargs) -> RegistrationForm:
     language = interface_language_or_default(current_language())
-    return RegistrationForm(associations=accepted_associations(), preferred_language=language, **kwargs)
+    return RegistrationForm(associations=accepted_association_choices(), preferred_language=language, **kwargs)
 
 
 def render_seminar(seminar: Seminar, form: RegistrationForm, *, status: int = 200, refusal=None):
