@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, case, func, literal, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
@@ -92,13 +93,14 @@ def lock_seminar(seminar: Seminar) -> Seminar:
             db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
             .execution_options(synchronize_session=False)
         )
+    # the sessions are read again in the same go (one query after the lock, not a refresh's two)
     locked = db.session.scalar(
         db.select(Seminar)
         .where(Seminar.id == seminar.id)
         .with_for_update(of=Seminar)
+        .options(selectinload(Seminar.sessions))
         .execution_options(populate_existing=True)
     )
-    db.session.refresh(locked, ["sessions"])
     return locked
 
 
@@ -126,6 +128,17 @@ def places_taken(seminar: Seminar, association: Association | None = None) -> in
     if association is not None:
         query = query.where(Registration.association_id == association.id)
     return db.session.scalar(query) or 0
+
+
+def places_taken_with(seminar: Seminar, association: Association | None) -> tuple[int, int]:
+    """places_taken(seminar) and places_taken(seminar, association) in one query (0 without an association)."""
+    of_association = (func.count(case((Registration.association_id == association.id, 1)))
+                      if association is not None else literal(0))
+    taken, by_association = db.session.execute(
+        db.select(func.count(Registration.id), of_association)
+        .where(Registration.seminar_id == seminar.id, holds_place())
+    ).one()
+    return taken or 0, by_association or 0
 
 
 def places_left(seminar: Seminar) -> int:
@@ -167,14 +180,18 @@ def waitlist_positions(registrations: list[Registration]) -> dict[int, int]:
     return positions
 
 
-def active_registration_for_email(seminar: Seminar, email: str) -> Registration | None:
-    return db.session.scalar(
-        db.select(Registration).where(
+def active_email_keys(seminar: Seminar, emails: list[str]) -> set[str]:
+    """The email keys among `emails` that have an active registration for the seminar (one query for a group)."""
+    keys = {email_key(email) for email in emails}
+    if not keys:
+        return set()
+    return set(db.session.scalars(
+        db.select(Registration.email_key).where(
             Registration.seminar_id == seminar.id,
-            Registration.email_key == email_key(email),
+            Registration.email_key.in_(keys),
             Registration.status.in_(ACTIVE_STATUSES),
         )
-    )
+    ))
 
 
 # --- registering -------------------------------------------------------------------------------
@@ -224,8 +241,8 @@ def check_registrable(seminar: Seminar, applicants: list[Applicant], now: dateti
         if key in seen:
             raise DuplicateRegistration(DUPLICATE_IN_GROUP_MESSAGE, field="email", index=index)
         seen.add(key)
-    registered = [bool(applicant.email) and active_registration_for_email(seminar, applicant.email) is not None
-                  for applicant in applicants]
+    taken = active_email_keys(seminar, [applicant.email for applicant in applicants if applicant.email])
+    registered = [bool(applicant.email) and email_key(applicant.email) in taken for applicant in applicants]
     if refuse_registered and any(registered):
         raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=registered.index(True))
     return registered
@@ -320,8 +337,8 @@ def _register(
     seminar = lock_seminar(seminar)
     already = check_registrable(seminar, applicants, now, refuse_registered=not send_links)
 
-    free = seminar.capacity - places_taken(seminar)
-    association_confirmed = places_taken(seminar, association) if association is not None else 0
+    taken, association_confirmed = places_taken_with(seminar, association)
+    free = seminar.capacity - taken
     limit = seminar.max_per_association if association is not None else None
 
     # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
