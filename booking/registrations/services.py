@@ -13,6 +13,7 @@ after its deadline (expire_offers) and passes the place on.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -344,6 +345,7 @@ def _register(
     # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
     # audit log records it too), the office confirms their agreement and is recorded as doing so.
     consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
+    own_savepoints = not (send_links and len(applicants) == 1)
     outcome = RegistrationOutcome(applicants=list(applicants))
     for index, applicant in enumerate(applicants):
         if already[index]:
@@ -377,8 +379,11 @@ def _register(
         try:
             # flush one by one: ids give the waiting-list order, the registration order. The
             # database's unique index (one active registration per address and seminar) is the
-            # last line of defence should the check above ever miss a registration.
-            with db.session.begin_nested():
+            # last line of defence should the check above ever miss a registration: each person is
+            # flushed in a savepoint of their own, so that the others stay registered. One person
+            # alone sent by register_or_send_links needs none: its savepoint is undone then anyway
+            # (nobody registered), and the two statements it saves are spent under the lock.
+            with db.session.begin_nested() if own_savepoints else nullcontext():
                 db.session.add(registration)
                 db.session.flush()
         except IntegrityError:
