@@ -23,7 +23,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
@@ -763,8 +763,14 @@ def manage_token(registration: Registration) -> str:
     return make_token(TOKEN_PURPOSE, registration)
 
 
+# what every page opened with a personal link shows: the seminar with its sessions, the association
+# (read with the registration: two queries instead of four, one after the other)
+PERSONAL_PAGE_LOAD = (joinedload(Registration.seminar).selectinload(Seminar.sessions),
+                      joinedload(Registration.association))
+
+
 def registration_for_token(token: str) -> Registration | None:
-    return resolve_token(TOKEN_PURPOSE, token, Registration)
+    return resolve_token(TOKEN_PURPOSE, token, Registration, options=PERSONAL_PAGE_LOAD)
 
 
 def revoke_links(registration: Registration) -> None:
