@@ -335,6 +335,11 @@ def _register(
     if registered_by is None and any(not (a.email or "").strip() for a in applicants):
         raise ValueError("only an association contact may register someone without an email address")
     now = now or utcnow()
+    # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
+    # audit log records it too), the office confirms their agreement and is recorded as doing so.
+    # (Found before the lock: it reads files, and everyone else waits while the lock is held.)
+    consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
+
     seminar = lock_seminar(seminar)
     already = check_registrable(seminar, applicants, now, refuse_registered=not send_links)
 
@@ -342,9 +347,6 @@ def _register(
     free = seminar.capacity - taken
     limit = seminar.max_per_association if association is not None else None
 
-    # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
-    # audit log records it too), the office confirms their agreement and is recorded as doing so.
-    consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
     own_savepoints = not (send_links and len(applicants) == 1)
     outcome = RegistrationOutcome(applicants=list(applicants))
     for index, applicant in enumerate(applicants):
