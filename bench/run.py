@@ -58,9 +58,9 @@ TARGET_P99_SECONDS = 0.250  # at 32 clients
 TARGET_REMINDER_SECONDS = 0.050
 TARGET_WORKER_RSS_MB = 120
 TARGET_MAIL_PER_SECOND = 200
-SECTIONS = ("pages", "posts", "rush", "reminders", "worker", "purge")
 
 failures: list[str] = []
+SECTIONS = ("pages", "manage", "posts", "rush", "reminders", "worker", "purge")  # --only ("manage": that page alone)
 
 
 def fail(message: str) -> None:
@@ -160,7 +160,7 @@ class Run:
 
 
 def wrk_run(port: int, path: str, headers: dict, seconds: float, connections: int) -> Run:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
@@ -661,11 +661,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections for GET pages")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for the app and hello alike")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, SQLite file)")
-    parser.add_argument("--only", default=",".join(SECTIONS),
-                        help="comma-separated sections to run, of " + ",".join(SECTIONS) + " (default: all; "
-                             "purge seeds the database again, unpurged, after the others)")
+    parser.add_argument("--only", action="append", metavar="SECTIONS",
+                        help="sections to run, comma-separated or the flag again, of " + ",".join(SECTIONS)
+                             + " (default: all; manage: that page alone; purge seeds the database again, "
+                             "unpurged, after the others)")
     args = parser.parse_args()
-    only = {section.strip() for section in args.only.split(",") if section.strip()}
+    only = {section.strip() for value in (args.only or [",".join(SECTIONS)])
+            for section in value.split(",") if section.strip()}
     if only - set(SECTIONS):
         parser.error(f"--only: unknown section(s) {', '.join(sorted(only - set(SECTIONS)))}")
     args.rush_people, args.rush_groups = 500, 50
@@ -686,7 +688,7 @@ def main() -> int:
          "BOOKING_CONFIG=production, rate limits off (RATELIMIT_ENABLED=false)")
     seeded = seed(url, echo=lambda line: note("  " + line))
 
-    if only & {"pages", "posts", "rush"}:
+    if only & {"pages", "manage", "posts", "rush"}:
         serve_and_load(url, folder, seeded, args, only, figures, use_wrk, on_postgresql)
     if "reminders" in only:
         note("reminder pass:")
@@ -733,7 +735,8 @@ def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures
             Page("manage page (personal link)", manage_path(url, seeded.open_slug), {"Accept-Language": "de"},
                  TARGET_MANAGE, 200, "<h1"),
         ]
-        if "pages" in only:
+        pages = [page for page in pages if "pages" in only or ("manage" in only and page.label.startswith("manage"))]
+        if pages:
             note("pages (interleaved with hello):")
             measure_pages(app, hello, pages, args, figures, use_wrk)
         association_names = accepted_association_names(url)
@@ -744,7 +747,7 @@ def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures
             note("the rush:")
             rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)
         web_rss = max((peak_rss_mb(pid) or 0.0) for pid in app.worker_pids())
-        figures.add(f"peak RSS of a web worker (VmHWM, after {', '.join(sorted(only & {'pages', 'posts', 'rush'}))})",
+        figures.add(f"peak RSS of a web worker (VmHWM, after {', '.join(sorted(only & {'pages', 'manage', 'posts', 'rush'}))})",
                     f"{web_rss:.0f} MB", f"< {TARGET_WORKER_RSS_MB} MB", verdict(web_rss < TARGET_WORKER_RSS_MB))
         if on_postgresql and "rush" in only:
             app.stop()

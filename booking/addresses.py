@@ -91,19 +91,23 @@ OTHER_REAL_DOMAINS = ("gmx.at", "gmx.ch", "web.com", "mail.com", "live.fr", "liv
 KNOWN_SLIPS = {"gmail.de": "gmail.com", "gmail.com.tr": "gmail.com", "googlemail.de": "googlemail.com"}
 
 
-def _distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: typing slips (a letter wrong, missing, extra, two swapped)."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, char_b in enumerate(b, 1):
-            cost = 0 if char_a == char_b else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
+def _one_slip(a: str, b: str) -> bool:
+    """Whether `a` is one typing slip away from `b`: a letter wrong, missing or extra, or two
+    neighbours swapped (an optimal string alignment distance of exactly 1), checked in one pass
+    instead of filling the whole alignment table for each of the common domains."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    if len(a) == len(b):
+        if a[start + 1:] == b[start + 1:]:
+            return True  # one letter wrong
+        # two neighbours swapped
+        return (start + 1 < len(a) and a[start] == b[start + 1] and a[start + 1] == b[start]
+                and a[start + 2:] == b[start + 2:])
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[start + 1:] == shorter[start:]  # one letter extra (or missing)
 
 
 def suggest_address(address: str) -> str | None:
@@ -119,6 +123,6 @@ def suggest_address(address: str) -> str | None:
         return None
     # one slip only: two would also turn real domains into each other (mail.com / mail.de)
     for common in COMMON_DOMAINS:
-        if _distance(domain, common) == 1:
+        if _one_slip(domain, common):
             return f"{local}@{common}"
     return None

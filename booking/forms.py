@@ -130,8 +130,9 @@ class AssociationChoice:
     templates render `association_names` as the datalist of the typed field.
     """
 
-    def set_association_choices(self, associations: list[Association]) -> None:
-        """`associations`: the accepted ones (booking.associations.services.accepted_associations)."""
+    def set_association_choices(self, associations) -> None:
+        """`associations`: the accepted ones, anything with `.id` and `.name` (the public forms pass the
+        rows of booking.associations.services.accepted_association_choices)."""
         self.association_id.choices = [SelectChoice("", _l("– not in the list –"))] + [
             SelectChoice(str(a.id), a.name) for a in associations
         ]

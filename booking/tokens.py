@@ -37,12 +37,14 @@ def make_token(purpose: str, row: Linkable) -> str:
     return f"{row.public_id}.{_mac(current_app.secret_key, purpose, row.public_id, row.token_version)}"
 
 
-def resolve_token(purpose: str, token: str, model: type[T]) -> T | None:
-    """The row of `model` the token opens, or None for any wrong, tampered or revoked token."""
+def resolve_token(purpose: str, token: str, model: type[T], *, options=()) -> T | None:
+    """The row of `model` the token opens, or None for any wrong, tampered or revoked token.
+
+    `options`: loader options for the query (what the page opened with the link shows next)."""
     public_id, dot, mac = token.partition(".")
     if not dot or not public_id or not mac or len(token) > 200:
         return None
-    row = db.session.scalar(db.select(model).where(model.public_id == public_id))
+    row = db.session.scalar(db.select(model).where(model.public_id == public_id).options(*options))
     if row is None:
         return None
     keys = [current_app.secret_key, *current_app.config.get("SECRET_KEY_FALLBACKS", [])]

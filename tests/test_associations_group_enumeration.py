@@ -159,12 +159,33 @@ def test_the_same_address_sent_at_once_from_many_browsers_is_registered_once(app
         assert [m.recipient for m in links] == ["Same@example.net"]
 
 
+def test_the_unique_index_catches_what_the_check_missed_for_one_person_alone(app_ctx, monkeypatch):
+    seminar = make_seminar(capacity=3)
+    make_registration(seminar, email="taken@example.net")
+    db.session.commit()
+    monkeypatch.setattr(registrations, "active_email_keys", lambda seminar, emails: set())
+
+    outcome = registrations.register_or_send_links(seminar, [make_applicant(email="taken@example.net")], None)
+    db.session.commit()
+
+    assert outcome.registrations == [None]
+    assert [a.email for a in outcome.links_sent] == ["taken@example.net"]
+    assert db.session.scalar(db.select(db.func.count(Registration.id))) == 1
+    assert registrations.confirmed_count(seminar) == 1
+    assert [m.recipient for m in db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.LINKS))] == ["taken@example.net"]
+    # the session goes on: the next person is registered in the same transaction's successor
+    registrations.register_or_send_links(seminar, [make_applicant(email="next@example.net")], None)
+    db.session.commit()
+    assert registrations.confirmed_count(seminar) == 2
+
+
 def test_the_unique_index_catches_what_the_check_missed(app_ctx, monkeypatch):
     seminar = make_seminar(capacity=3)
     make_registration(seminar, email="taken@example.net")
     db.session.commit()
     # as if another request had registered the address after the check looked
-    monkeypatch.setattr(registrations, "active_registration_for_email", lambda seminar, email: None)
+    monkeypatch.setattr(registrations, "active_email_keys", lambda seminar, emails: set())
 
     outcome = registrations.register_or_send_links(
         seminar, [make_applicant(email="new@example.net"), make_applicant(email="taken@example.net")], None)

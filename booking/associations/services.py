@@ -8,6 +8,7 @@ from datetime import datetime
 from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -29,16 +30,22 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
+AssociationChoiceRow = Row[tuple[int, str]]  # .id, .name
+
 
 def all_associations() -> list[Association]:
     """Every association, pending ones included: for the workspace, never for a public page."""
     return list(db.session.scalars(db.select(Association).order_by(Association.name_key)))
 
 
-def accepted_associations() -> list[Association]:
-    """The public list: the associations a coordinator has accepted, by name."""
-    return list(db.session.scalars(
-        db.select(Association).where(Association.status == AssociationStatus.ACCEPTED)
+def accepted_association_choices() -> list[AssociationChoiceRow]:
+    """The public list: the associations a coordinator has accepted, by name, as (id, name) rows.
+
+    Every public form is built with it (also to validate a POST): two columns, not 150 whole
+    objects for the session to track.
+    """
+    return list(db.session.execute(
+        db.select(Association.id, Association.name).where(Association.status == AssociationStatus.ACCEPTED)
         .order_by(Association.name_key)))
 
 

@@ -84,7 +84,7 @@ def group_form(contact: AssociationContact | None) -> GroupForm:
         else:
             # their own name, still waiting for review: typed again, it finds the same association
             data["new_association"] = contact.association.name
-    return GroupForm(associations=services.accepted_associations(), max_people=current_app.config["BOOKING_GROUP_MAX"],
+    return GroupForm(associations=services.accepted_association_choices(), max_people=current_app.config["BOOKING_GROUP_MAX"],
                      language=current_language(), known_contact=contact is not None, data=data)
 
 

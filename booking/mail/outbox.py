@@ -62,11 +62,15 @@ def dedupe_key(kind: MessageKind, registration: Registration, session: Session |
 
 def record(kind: MessageKind, registration: Registration, session: Session | None = None, *,
            revision: int = 0, facts: dict | None = None, extra_key: str = "",
-           not_before: datetime | None = None) -> OutboxMessage:
+           not_before: datetime | None = None, new_registration: bool = False) -> OutboxMessage:
+    """`new_registration`: the registration was created in this transaction, so no message about it
+    can exist yet, here or in another transaction (the dedupe key holds its id): the row is only
+    added, and goes to the database with the next flush, in one INSERT with the others."""
     key = dedupe_key(kind, registration, session, revision, extra_key)
-    existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-    if existing is not None:
-        return existing
+    if not new_registration:
+        existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+        if existing is not None:
+            return existing
     message = OutboxMessage(
         dedupe_key=key,
         kind=kind,
@@ -77,6 +81,9 @@ def record(kind: MessageKind, registration: Registration, session: Session | Non
         facts=facts or {},
         next_attempt_at=not_before or utcnow(),
     )
+    if new_registration:
+        db.session.add(message)
+        return message
     return _add(message)
 
 
@@ -210,28 +217,29 @@ def _upcoming_sessions(seminar: Seminar, now: datetime) -> list[Session]:
 
 
 def registration_confirmed(registration: Registration, *, promoted: bool = False,
-                           now: datetime | None = None) -> None:
+                           now: datetime | None = None, new: bool = False) -> None:
     """A place: the confirmation email and one calendar invitation per session still to come.
 
     A member without an address: nothing at registration (the contact's overview says it all),
     the promotion email to the contact once a place comes from the waiting list; no invitations.
+    `new`: the registration was created in this transaction (see record's `new_registration`).
     """
     now = now or utcnow()
     if through_contact(registration):
         if promoted:
             record(MessageKind.PROMOTION, registration)
         return
-    record(MessageKind.PROMOTION if promoted else MessageKind.CONFIRMATION, registration)
+    record(MessageKind.PROMOTION if promoted else MessageKind.CONFIRMATION, registration, new_registration=new)
     for session in _upcoming_sessions(registration.seminar, now):
         record(MessageKind.INVITATION, registration, session, revision=session.revision,
-               facts={"sequence": session.revision})
+               facts={"sequence": session.revision}, new_registration=new)
 
 
-def registration_waitlisted(registration: Registration) -> None:
+def registration_waitlisted(registration: Registration, *, new: bool = False) -> None:
     """The waiting-list email; for a member without an address, the contact's overview says it."""
     if through_contact(registration):
         return
-    record(MessageKind.WAITLISTED, registration)
+    record(MessageKind.WAITLISTED, registration, new_registration=new)
 
 
 def place_offered(registration: Registration) -> OutboxMessage:

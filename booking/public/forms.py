@@ -14,7 +14,6 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from ..associations.models import Association
 from ..formatting import month_name
 from ..forms import (
     MAX_LENGTH,
@@ -138,7 +137,7 @@ class RegistrationForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
     )
     submit = SubmitField(_l("Register"))
 
-    def __init__(self, *args, associations: list[Association], **kwargs):
+    def __init__(self, *args, associations: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.set_association_choices(associations)
 

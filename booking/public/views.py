@@ -24,7 +24,7 @@ from werkzeug.routing import BuildError
 from .. import audit, documents, privacy_notice, ratelimits
 from ..caching import cached_page
 from ..attendance import services as attendance
-from ..associations.services import accepted_associations
+from ..associations.services import accepted_association_choices
 from ..privacy import services as privacy_rules
 from ..privacy.forms import DeleteDataForm
 from ..registrations.links import request_links
@@ -124,7 +124,7 @@ def seminar_or_404(slug: str) -> Seminar:
 
 def registration_form(**kwargs) -> RegistrationForm:
     language = interface_language_or_default(current_language())
-    return RegistrationForm(associations=accepted_associations(), preferred_language=language, **kwargs)
+    return RegistrationForm(associations=accepted_association_choices(), preferred_language=language, **kwargs)
 
 
 def render_seminar(seminar: Seminar, form: RegistrationForm, *, status: int = 200, refusal=None):
@@ -181,16 +181,21 @@ def register(slug: str):
             field.errors = [*field.errors, refused.message]
             return render_seminar(seminar, form, status=422)
         return render_seminar(seminar, form, status=409, refusal=refused.message)
-    db.session.commit()
+    # the answer is made before the commit, from what is loaded: after it every object would be
+    # read again (three queries) only to say what was just decided
     if not outcome.registered:
         # The address was registered already; its personal link went out by email (at most once an
         # hour). The answer must not say so: it reads the same as "we have sent you an email".
-        flash(_("We have sent an email to %(email)s. It contains your personal link: there you see your "
-                "registration and can cancel it.", email=applicant.email), "success")
-        return redirect(url_for(".seminar", slug=seminar.slug))
-    registration = outcome.registered[0]
-    flash(registration_outcome(registration), "success")
-    return redirect(url_for(".manage", token=registrations.manage_token(registration)))
+        message = _("We have sent an email to %(email)s. It contains your personal link: there you see your "
+                    "registration and can cancel it.", email=applicant.email)
+        target = url_for(".seminar", slug=seminar.slug)
+    else:
+        registration = outcome.registered[0]
+        message = registration_outcome(registration)
+        target = url_for(".manage", token=registrations.manage_token(registration))
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
 
 
 def registration_outcome(registration: Registration) -> str:

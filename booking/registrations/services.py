@@ -13,6 +13,7 @@ after its deadline (expire_offers) and passes the place on.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, case, func, literal, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
@@ -92,13 +94,14 @@ def lock_seminar(seminar: Seminar) -> Seminar:
             db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
             .execution_options(synchronize_session=False)
         )
+    # the sessions are read again in the same go (one query after the lock, not a refresh's two)
     locked = db.session.scalar(
         db.select(Seminar)
         .where(Seminar.id == seminar.id)
         .with_for_update(of=Seminar)
+        .options(selectinload(Seminar.sessions))
         .execution_options(populate_existing=True)
     )
-    db.session.refresh(locked, ["sessions"])
     return locked
 
 
@@ -126,6 +129,17 @@ def places_taken(seminar: Seminar, association: Association | None = None) -> in
     if association is not None:
         query = query.where(Registration.association_id == association.id)
     return db.session.scalar(query) or 0
+
+
+def places_taken_with(seminar: Seminar, association: Association | None) -> tuple[int, int]:
+    """places_taken(seminar) and places_taken(seminar, association) in one query (0 without an association)."""
+    of_association = (func.count(case((Registration.association_id == association.id, 1)))
+                      if association is not None else literal(0))
+    taken, by_association = db.session.execute(
+        db.select(func.count(Registration.id), of_association)
+        .where(Registration.seminar_id == seminar.id, holds_place())
+    ).one()
+    return taken or 0, by_association or 0
 
 
 def places_left(seminar: Seminar) -> int:
@@ -167,14 +181,18 @@ def waitlist_positions(registrations: list[Registration]) -> dict[int, int]:
     return positions
 
 
-def active_registration_for_email(seminar: Seminar, email: str) -> Registration | None:
-    return db.session.scalar(
-        db.select(Registration).where(
+def active_email_keys(seminar: Seminar, emails: list[str]) -> set[str]:
+    """The email keys among `emails` that have an active registration for the seminar (one query for a group)."""
+    keys = {email_key(email) for email in emails}
+    if not keys:
+        return set()
+    return set(db.session.scalars(
+        db.select(Registration.email_key).where(
             Registration.seminar_id == seminar.id,
-            Registration.email_key == email_key(email),
+            Registration.email_key.in_(keys),
             Registration.status.in_(ACTIVE_STATUSES),
         )
-    )
+    ))
 
 
 # --- registering -------------------------------------------------------------------------------
@@ -224,8 +242,8 @@ def check_registrable(seminar: Seminar, applicants: list[Applicant], now: dateti
         if key in seen:
             raise DuplicateRegistration(DUPLICATE_IN_GROUP_MESSAGE, field="email", index=index)
         seen.add(key)
-    registered = [bool(applicant.email) and active_registration_for_email(seminar, applicant.email) is not None
-                  for applicant in applicants]
+    taken = active_email_keys(seminar, [applicant.email for applicant in applicants if applicant.email])
+    registered = [bool(applicant.email) and email_key(applicant.email) in taken for applicant in applicants]
     if refuse_registered and any(registered):
         raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=registered.index(True))
     return registered
@@ -317,16 +335,19 @@ def _register(
     if registered_by is None and any(not (a.email or "").strip() for a in applicants):
         raise ValueError("only an association contact may register someone without an email address")
     now = now or utcnow()
+    # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
+    # audit log records it too), the office confirms their agreement and is recorded as doing so.
+    # (Found before the lock: it reads files, and everyone else waits while the lock is held.)
+    consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
+
     seminar = lock_seminar(seminar)
     already = check_registrable(seminar, applicants, now, refuse_registered=not send_links)
 
-    free = seminar.capacity - places_taken(seminar)
-    association_confirmed = places_taken(seminar, association) if association is not None else 0
+    taken, association_confirmed = places_taken_with(seminar, association)
+    free = seminar.capacity - taken
     limit = seminar.max_per_association if association is not None else None
 
-    # The notice the people agreed to; made by hand in the workspace (a staff user acting, as the
-    # audit log records it too), the office confirms their agreement and is recorded as doing so.
-    consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
+    own_savepoints = not (send_links and len(applicants) == 1)
     outcome = RegistrationOutcome(applicants=list(applicants))
     for index, applicant in enumerate(applicants):
         if already[index]:
@@ -360,8 +381,11 @@ def _register(
         try:
             # flush one by one: ids give the waiting-list order, the registration order. The
             # database's unique index (one active registration per address and seminar) is the
-            # last line of defence should the check above ever miss a registration.
-            with db.session.begin_nested():
+            # last line of defence should the check above ever miss a registration: each person is
+            # flushed in a savepoint of their own, so that the others stay registered. One person
+            # alone sent by register_or_send_links needs none: its savepoint is undone then anyway
+            # (nobody registered), and the two statements it saves are spent under the lock.
+            with db.session.begin_nested() if own_savepoints else nullcontext():
                 db.session.add(registration)
                 db.session.flush()
         except IntegrityError:
@@ -378,9 +402,9 @@ def _register(
     registrations = outcome.registered
     for registration in registrations:
         if registration.status == RegistrationStatus.CONFIRMED:
-            outbox.registration_confirmed(registration, now=now)
+            outbox.registration_confirmed(registration, now=now, new=True)
         else:
-            outbox.registration_waitlisted(registration)
+            outbox.registration_waitlisted(registration, new=True)
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
         audit.record("registration.created", registration=registration, status=str(registration.status),
                      by_contact=registered_by.id if registered_by is not None else None)
@@ -741,8 +765,14 @@ def manage_token(registration: Registration) -> str:
     return make_token(TOKEN_PURPOSE, registration)
 
 
+# what every page opened with a personal link shows: the seminar with its sessions, the association
+# (read with the registration: two queries instead of four, one after the other)
+PERSONAL_PAGE_LOAD = (joinedload(Registration.seminar).selectinload(Seminar.sessions),
+                      joinedload(Registration.association))
+
+
 def registration_for_token(token: str) -> Registration | None:
-    return resolve_token(TOKEN_PURPOSE, token, Registration)
+    return resolve_token(TOKEN_PURPOSE, token, Registration, options=PERSONAL_PAGE_LOAD)
 
 
 def revoke_links(registration: Registration) -> None:
