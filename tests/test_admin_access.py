@@ -152,6 +152,19 @@ def test_passwords_are_stored_as_scrypt_hashes(app, staff):
         assert user.password_hash.startswith("scrypt:") and PASSWORD not in user.password_hash
 
 
+def test_production_hashes_passwords_with_scrypt_at_full_strength(app):
+    """The suite hashes with less work (TestingConfig); an office's server with werkzeug's full scrypt."""
+    from config import ProductionConfig
+
+    assert ProductionConfig.BOOKING_PASSWORD_HASH_METHOD == "scrypt"
+    app.config["BOOKING_PASSWORD_HASH_METHOD"] = ProductionConfig.BOOKING_PASSWORD_HASH_METHOD
+    with app.app_context():
+        user = User(email="someone@example.org", role=Role.TRAINER)
+        user.set_password(PASSWORD)
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x")
+
+
 # --- the overview -------------------------------------------------------------------------------
 
 def test_the_overview_shows_fill_waiting_list_and_emails_that_need_attention(app, client, staff):

@@ -5,6 +5,7 @@ import enum
 import secrets
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import String
@@ -15,6 +16,13 @@ from ..addresses import address_key
 from ..database import UTCDateTime, str_enum, utcnow
 from ..extensions import db
 
+
+
+def password_hash_method() -> str:
+    """werkzeug's method string for new password hashes (BOOKING_PASSWORD_HASH_METHOD)."""
+    if has_app_context():
+        return current_app.config.get("BOOKING_PASSWORD_HASH_METHOD") or "scrypt"
+    return "scrypt"
 
 class Role(enum.StrEnum):
     COORDINATOR = "coordinator"
@@ -60,7 +68,7 @@ class User(UserMixin, db.Model):
         return self.role == Role.COORDINATOR
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return self.password_hash is not None and check_password_hash(self.password_hash, password)

@@ -6,6 +6,7 @@ lock itself out of its workspace.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
@@ -19,13 +20,17 @@ from ..extensions import db
 from ..mail import outbox
 from ..mail.models import MessageKind
 from .links import LinkPurpose, expiry
-from .models import Role, User
+from .models import Role, User, password_hash_method
 
 log = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
-# Checked against when no user has the address, so that a login takes as long either way.
-_DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
+
+
+@functools.lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    """Checked against when no user has the address, so that a login takes as long either way."""
+    return generate_password_hash("not a password of anyone", method=method)
 
 
 class AccountRefused(Exception):
@@ -71,7 +76,7 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or user.password_hash is None:
         from werkzeug.security import check_password_hash
 
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(password_hash_method()), password)
         return None
     if not user.check_password(password) or not user.active:
         return None
