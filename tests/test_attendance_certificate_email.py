@@ -99,3 +99,18 @@ def test_seminars_over_long_ago_are_not_looked_at(app_ctx):
     tick(seminar, register(seminar), "PP")
     db.session.commit()
     assert attendance.record_certificate_notices() == 0
+
+
+def test_later_passes_record_nothing_and_log_nothing(app_ctx, caplog):
+    """The worker asks every few seconds for a month after a seminar: once everyone was told, its
+    passes are silent (no "0 certificate emails recorded" line every pass)."""
+    end = now().replace(microsecond=0) - timedelta(days=1)
+    seminar = seminar_ending_at(end)
+    tick(seminar, register(seminar, email="person@example.net"), "PP")
+    db.session.commit()
+    caplog.set_level("INFO", logger="booking.attendance.services")
+    assert attendance.record_certificate_notices() == 1
+    assert [r.getMessage() for r in caplog.records] == [f"seminar {seminar.id}: 1 certificate emails recorded"]
+    caplog.clear()
+    assert attendance.record_certificate_notices() == 0
+    assert caplog.records == []

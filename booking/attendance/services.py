@@ -300,12 +300,12 @@ def record_certificate_notices(now: datetime | None = None) -> int:
             continue  # a session still to come
         holders = certificate_holders(seminar)
         told = outbox.certificate_notice_recorded([r.id for r in holders])
-        for registration in holders:
-            if registration.id not in told:
-                outbox.certificate_ready(registration)
-                recorded += 1
-        if holders:
-            log.info("seminar %s: %d certificate emails recorded", seminar.id, len(holders) - len(told))
+        untold = [registration for registration in holders if registration.id not in told]
+        for registration in untold:
+            outbox.certificate_ready(registration)
+        if untold:  # the worker asks every pass: a line only when something was recorded
+            log.info("seminar %s: %d certificate emails recorded", seminar.id, len(untold))
+        recorded += len(untold)
     return recorded
 
 
