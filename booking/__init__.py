@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 import click
+import flask_login
 
 from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
 
@@ -25,8 +26,8 @@ def create_app(config=None) -> Flask:
     load_config(app, config)
     register_logging(app)
     Path(app.instance_path).mkdir(exist_ok=True)
-    register_proxy(app)
     register_extensions(app)
+    register_proxy(app)  # after the extensions: its middlewares wrap the page cache's fast lane
     register_url_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -121,29 +122,17 @@ def percent_encode_raw_query_bytes(wsgi_app):
 
 
 def select_locale():
+    """Flask-Babel's locale selector: the rule is `languages.choose_language` (the fast lane uses it too)."""
     if not has_request_context():
         # the command line speaks English, as its --help and the README do; emails choose the
         # reader's language per message, files for the office take a --language
         return languages.SOURCE_LANGUAGE
-    requested = request.args.get("lang")
-    if languages.is_interface_language(requested):
-        session["lang"] = requested
-        return requested
-    if languages.is_interface_language(session.get("lang")):
-        return session["lang"]
-    if languages.is_interface_language(g.get("page_language")):
-        # a page about one registration, opened without a language of this visit (from the
-        # email, say), speaks the registration's preferred language
-        return g.page_language
-    # the browser's languages by preference ("tr-TR" is served Turkish before a less wanted
-    # "de"), kept for the visit so that the pages after a form do not change language
-    chosen = current_app.config["BABEL_DEFAULT_LOCALE"]
-    for value, _quality in request.accept_languages:
-        code = value.replace("_", "-").split("-")[0].lower()
-        if languages.is_interface_language(code):
-            chosen = code
-            break
-    session["lang"] = chosen
+    chosen, remember = languages.choose_language(
+        request.args.get("lang"), session.get("lang"), g.get("page_language"), request.accept_languages,
+        languages.interface_languages(), current_app.config["BABEL_DEFAULT_LOCALE"])
+    if remember:
+        session["lang"] = chosen
+    g.language_asked = True  # (the page cache notes that this page depends on it)
     return chosen
 
 
@@ -154,7 +143,11 @@ def register_extensions(app: Flask) -> None:
     extensions.migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True, compare_type=True)
     extensions.mail.init_app(app)
     extensions.csrf.init_app(app)
-    extensions.login_manager.init_app(app)
+    # `current_user` in templates as Flask-Login's lazy proxy, not loaded before every page: a public
+    # page then never touches the login state, and Flask-Login's session protection does not mark an
+    # anonymous visitor's session (`_fresh`), which kept pages could not reproduce without Flask
+    extensions.login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": flask_login.current_user})
     ratelimits.init_app(app)
     languages.init_app(app)
     extensions.babel.init_app(app, locale_selector=select_locale,

@@ -57,9 +57,9 @@ def has_catalogue(code: str, directory: Path = TRANSLATIONS_DIR) -> bool:
     return code == SOURCE_LANGUAGE or (directory / code / "LC_MESSAGES" / "messages.mo").is_file()
 
 
-def interface_languages() -> list[str]:
+def interface_languages(app: Flask | None = None) -> list[str]:
     """The languages pages and emails can be shown in, in the configured order."""
-    return current_app.config["BOOKING_INTERFACE_LANGUAGES"]
+    return (app or current_app).config["BOOKING_INTERFACE_LANGUAGES"]
 
 
 def is_interface_language(code: str | None) -> bool:
@@ -68,6 +68,34 @@ def is_interface_language(code: str | None) -> bool:
 
 def interface_language_or_default(code: str | None) -> str:
     return code if is_interface_language(code) else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def choose_language(requested: str | None, remembered: str | None, page_language: str | None,
+                    accepted, available, default: str) -> tuple[str, bool]:
+    """Which language a page speaks, and whether the visit must remember it (session["lang"]).
+
+    The one rule, used by Flask-Babel's locale selector and by the page cache's fast lane, which
+    answers without Flask and must choose exactly as it would:
+    1. `?lang=` chosen with the switcher (remembered: it is the visit's choice);
+    2. the language the visit remembered;
+    3. the page's own language: a page about one registration, opened without a language of this
+       visit (from the email, say), speaks the registration's preferred language (not remembered:
+       it is that person's, not the visit's);
+    4. the browser's languages by preference, `accepted` as werkzeug parses Accept-Language
+       ("tr-TR" is served Turkish before a less wanted "de"), else the default; remembered, so that
+       the pages after a form do not change language.
+    """
+    if requested in available:
+        return requested, True
+    if remembered in available:
+        return remembered, False
+    if page_language in available:
+        return page_language, False
+    for value, _quality in accepted:
+        code = value.replace("_", "-").split("-")[0].lower()
+        if code in available:
+            return code, True
+    return default, True
 
 
 def interface_language_choices() -> list[tuple[str, str]]:

@@ -1,21 +1,24 @@
-"""Rendered public pages and feeds, kept per worker for the data version they were rendered at.
+"""Rendered pages and feeds, kept per worker for the data version they were rendered at.
 
-`@cached_page` on a view (the catalogue, a seminar page, the calendar feeds): a GET whose page is
-kept for the current data version, language and query is answered from memory, after reading
-only the version (one query, or none with Redis). Otherwise the view renders it and the result
-is kept, in a small LRU per worker (BOOKING_PAGE_CACHE_SIZE pages; 0 turns the cache off).
+`@cached_page` on a view (the catalogue, a seminar page, the calendar feeds, a participant's manage
+page): its 200 answers are kept per data version, address, query and language, in a small LRU per
+worker (BOOKING_PAGE_CACHE_SIZE pages; 0 turns the cache off), and the fast lane
+(booking/caching/fastlane.py) answers the next request for the same page before Flask runs, after
+reading only the version (one query, or none with Redis). This module is the Flask side: the view
+renders the page once, and tells the fast lane what to keep.
 
 What a kept page never carries of another visitor:
 - Its CSRF token: the token the page was rendered with is swapped for a placeholder before it is
   kept, and each answer gets the visitor's own token (and session cookie) in its place.
-- Cookies and headers: only the body, status and content headers are kept; Flask writes the
-  visitor's session cookie (the language chosen, the CSRF secret) as for any page.
+- Cookies: Set-Cookie is never kept; each visitor's session cookie is written as Flask would.
 - Flashed messages or a logged-in user's view: requests with a message waiting or a staff login
-  are rendered afresh and not kept.
+  go to Flask, and their pages are not kept.
+- Another person's manage page: its address, token included, is part of the key (compared whole).
 
-Time alone changes pages too (a deadline passes, a session ends): a kept page is also dropped after
-BOOKING_PAGE_CACHE_SECONDS. Conditional requests (If-None-Match) are answered 304 from the kept
-page's ETag: a calendar app polling a feed that did not change costs one version read.
+Time alone changes pages too (a deadline passes, a session ends): a kept page is dropped after
+BOOKING_PAGE_CACHE_SECONDS, and every kept page of an older version is dropped as soon as a newer
+version is read (a personal page stays no longer than that in the worker's memory, and nowhere else).
+Conditional requests (If-None-Match) are answered 304 from the kept page's ETag.
 """
 from __future__ import annotations
 
@@ -27,55 +30,98 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Flask, current_app, g, request, session
-from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 
+from ..languages import is_interface_language
 from .version import current_version
 
-# headers of the view's answer worth keeping (never Set-Cookie, Vary or the security headers,
-# which every answer gets anew)
-KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Cache-Control", "ETag")
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_RANGE")
 # what stands for the visitor's CSRF token in a kept page (random per process: no page can contain it)
 CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 MAX_QUERY_LENGTH = 512  # longer query strings (no filter needs one) are rendered without being kept
+PAGE_KEY = "booking.page_key"  # WSGI environ: the fast lane found no current page: (base key, chosen by visit)
+KEEP = "booking.keep"  # WSGI environ: the view rendered a page to keep (a Rendering)
+SWEEP_SECONDS = 1.0  # how often the cache looks for pages past their time
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What `@cached_page` tells the fast lane about a page it rendered to be kept."""
+
+    key: tuple
+    version: int
+    body: bytes  # as this visitor gets it
+    kept_body: bytes  # the CSRF token replaced by the placeholder
+    token_in_body: bool
+    uses_csrf: bool  # the page made a CSRF token (the session gets a secret)
+    asks_language: bool  # the page chose a language (the session may remember it)
+    page_language: str | None  # the page's own language (a registration's), see languages.choose_language
 
 
 @dataclass(frozen=True)
 class KeptPage:
     version: int
     kept_until: float  # time.monotonic()
-    status: int
-    headers: tuple[tuple[str, str], ...]
+    status: str
+    headers: tuple[tuple[str, str], ...]  # Flask's, without Set-Cookie, Content-Length and Date
     body: bytes
-    has_csrf_token: bool
+    token_in_body: bool
+    uses_csrf: bool
+    asks_language: bool
+    page_language: str | None
+    dated: bool  # Flask sent a Date header (werkzeug's make_conditional): each answer gets its own
+    etag: str | None
 
 
 class PageCache:
-    """A small LRU of KeptPage by key, safe for a threaded worker."""
+    """A small LRU of KeptPage by key, safe for a threaded worker.
+
+    Pages of an older version are dropped as soon as a newer version is seen, and pages past their
+    time at the latest SWEEP_SECONDS after it, whichever page is asked for."""
 
     def __init__(self, size: int):
         self.size = size
         self._pages: OrderedDict[tuple, KeptPage] = OrderedDict()
         self._lock = threading.Lock()
+        self._newest_version = -1
+        self._next_sweep = 0.0
 
-    def get(self, key: tuple, version: int) -> KeptPage | None:
+    def peek(self, key: tuple) -> KeptPage | None:
+        """The page kept under this key, whatever its version (the version is read only if there is one)."""
         with self._lock:
-            page = self._pages.get(key)
-            if page is None:
-                return None
-            if page.version != version or page.kept_until < time.monotonic():
-                del self._pages[key]
-                return None
-            self._pages.move_to_end(key)
-            return page
+            return self._pages.get(key)
+
+    def is_current(self, key: tuple, page: KeptPage, version: int) -> bool:
+        """Whether `page` (from peek) may answer a request that read `version`; drops it if not."""
+        now = time.monotonic()
+        with self._lock:
+            self._saw(version, now)
+            if page.version != version or page.kept_until < now:
+                if self._pages.get(key) is page:
+                    del self._pages[key]
+                return False
+            if key in self._pages:
+                self._pages.move_to_end(key)
+            return True
 
     def put(self, key: tuple, page: KeptPage) -> None:
         with self._lock:
+            self._saw(page.version, time.monotonic())
+            if page.version < self._newest_version:
+                return  # rendered at a version already replaced
             self._pages[key] = page
             self._pages.move_to_end(key)
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
+
+    def _saw(self, version: int, now: float) -> None:
+        if version > self._newest_version:
+            self._newest_version = version
+            for key in [key for key, page in self._pages.items() if page.version < version]:
+                del self._pages[key]
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            for key in [key for key, page in self._pages.items() if page.kept_until < now]:
+                del self._pages[key]
 
     def clear(self) -> None:
         with self._lock:
@@ -85,48 +131,15 @@ class PageCache:
         return len(self._pages)
 
 
-def page_cache() -> PageCache:
-    return current_app.extensions["booking_page_cache"]
+def page_key(base: tuple, chosen_by_visit: bool, speaks_own_language: bool) -> tuple:
+    """The key a page is kept under. `base`: address, query and language (booking/caching/fastlane.py).
+    A page with a language of its own (a registration's, spoken when the visit chose none) is kept
+    apart for visits that chose a language and visits that did not; any other page is the same for both."""
+    return (*base, chosen_by_visit if speaks_own_language else None)
 
 
-def _cacheable_request() -> bool:
-    if request.method not in ("GET", "HEAD") or current_app.config["BOOKING_PAGE_CACHE_SIZE"] <= 0:
-        return False
-    if len(request.query_string) > MAX_QUERY_LENGTH:
-        return False
-    # a message waiting to be shown, or a staff login: this visitor's own page
-    return "_flashes" not in session and "_user_id" not in session
-
-
-def _key(view_args) -> tuple:
-    locale = get_locale()  # chosen as for any page (and remembered in the visitor's session)
-    arguments = tuple(sorted((k, v) for k, v in request.args.items(multi=True) if k != "lang"))
-    return (request.endpoint, tuple(sorted(view_args.items())), str(locale), arguments)
-
-
-def _answer(page: KeptPage):
-    body = page.body
-    if page.has_csrf_token:
-        body = body.replace(CSRF_PLACEHOLDER.encode(), generate_csrf().encode())
-    response = current_app.response_class(body, status=page.status)
-    for name, value in page.headers:
-        response.headers[name] = value
-    return response
-
-
-def _keep(key: tuple, version: int, response) -> None:
-    if response.status_code != 200 or response.direct_passthrough or response.headers.get("Set-Cookie"):
-        return
-    if "_flashes" in session:
-        return
-    body = response.get_data()
-    token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
-    has_token = bool(token) and token.encode() in body
-    if has_token:
-        body = body.replace(token.encode(), CSRF_PLACEHOLDER.encode())
-    headers = tuple((name, response.headers[name]) for name in KEPT_HEADERS if name in response.headers)
-    seconds = current_app.config["BOOKING_PAGE_CACHE_SECONDS"]
-    page_cache().put(key, KeptPage(version, time.monotonic() + seconds, 200, headers, body, has_token))
+def page_cache(app: Flask | None = None) -> PageCache:
+    return (app or current_app).extensions["booking_page_cache"]
 
 
 def _render_unconditionally(view, kwargs):
@@ -143,21 +156,41 @@ def _render_unconditionally(view, kwargs):
             request.__dict__.pop(cached, None)
 
 
+def _rendering(lookup: tuple, version: int, response) -> Rendering | None:
+    """What to keep of the view's answer; None if it is not to be kept (not a plain 200, a cookie
+    of the view's own, a message flashed while rendering)."""
+    if response.status_code != 200 or response.direct_passthrough or response.headers.get("Set-Cookie"):
+        return None
+    if "_flashes" in session:
+        return None
+    body = response.get_data()
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    token = g.get(field)
+    token_in_body = bool(token) and token.encode() in body
+    kept_body = body.replace(token.encode(), CSRF_PLACEHOLDER.encode()) if token_in_body else body
+    page_language = g.get("page_language")
+    if not is_interface_language(page_language):
+        page_language = None
+    base, chosen_by_visit = lookup
+    return Rendering(page_key(base, chosen_by_visit, page_language is not None), version, body, kept_body,
+                     token_in_body, uses_csrf=field in g, asks_language=bool(g.get("language_asked")),
+                     page_language=page_language)
+
+
 def cached_page(view):
-    """Keep the view's 200 answers per data version, language and query (see the module's docstring)."""
+    """Keep the view's 200 answers per data version, address, query and language (see the module's docstring)."""
 
     @wraps(view)
     def wrapper(**kwargs):
-        if not _cacheable_request():
+        lookup = request.environ.get(PAGE_KEY)
+        if lookup is None:  # the fast lane left this request to Flask alone (or the cache is off)
             return view(**kwargs)
-        key = _key(kwargs)
-        version = current_version()
-        page = page_cache().get(key, version)
-        if page is not None:
-            response = _answer(page)
-        else:
-            response = _render_unconditionally(view, kwargs)
-            _keep(key, version, response)
+        version = current_version()  # read before the page: a change meanwhile makes it older, never newer
+        response = _render_unconditionally(view, kwargs)
+        rendering = _rendering(lookup, version, response)
+        if rendering is not None:
+            request.environ[KEEP] = rendering
+            return response  # the fast lane keeps it and answers (304 included)
         if response.status_code == 200 and response.get_etag()[0]:
             response = response.make_conditional(request)
         return response
@@ -167,3 +200,6 @@ def cached_page(view):
 
 def init_app(app: Flask) -> None:
     app.extensions["booking_page_cache"] = PageCache(max(app.config["BOOKING_PAGE_CACHE_SIZE"], 0))
+    from . import fastlane
+
+    fastlane.install(app)

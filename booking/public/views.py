@@ -227,6 +227,7 @@ def private(response):
 
 
 @bp.get("/registrations/<token>")
+@cached_page  # kept in this worker's memory only, per link (see booking/caching/pages.py)
 def manage(token: str):
     registration = registration_or_404(token)
     response = current_app.make_response(render_template(
