@@ -33,10 +33,12 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
-from werkzeug.http import http_date, is_resource_modified, remove_entity_headers
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import http_date, is_resource_modified, parse_accept_header, remove_entity_headers
 from werkzeug.wrappers import Request, Response
 
 from .. import languages
@@ -70,6 +72,8 @@ class FastLane:
     def __init__(self, app: Flask, wsgi_app):
         self.flask_app = app
         self.wsgi_app = wsgi_app
+        self._csrf = (None, None)  # (secret, serializer)
+        self._cookies_by_language: dict[str, tuple[int, list[str]]] = {}
 
     # --- the request ----------------------------------------------------------------------------
 
@@ -111,7 +115,7 @@ class FastLane:
             return None  # a message waiting, a staff login: this visitor's own page
         available = languages.interface_languages(app)
         requested, remembered = args.get("lang"), session.get("lang")
-        code, _remember = languages.choose_language(requested, remembered, None, request.accept_languages,
+        code, _remember = languages.choose_language(requested, remembered, None, _accepted(environ),
                                                     available, app.config["BABEL_DEFAULT_LOCALE"])
         chosen_by_visit = requested in available or remembered in available
         arguments = tuple(sorted((k, v) for k, v in args.items(multi=True) if k != "lang"))
@@ -127,7 +131,7 @@ class FastLane:
         if page.asks_language:
             # with the page's own language, if it has one: as Flask-Babel's selector would
             code, remember = languages.choose_language(
-                visit.requested_language, session.get("lang"), page.page_language, visit.request.accept_languages,
+                visit.requested_language, session.get("lang"), page.page_language, _accepted(environ),
                 languages.interface_languages(app), app.config["BABEL_DEFAULT_LOCALE"])
             if remember:
                 session["lang"] = code
@@ -144,18 +148,37 @@ class FastLane:
         if page.dated:
             headers.append(("Date", http_date()))
         if session.modified:
-            answer = Response()
-            app.session_interface.save_session(app, session, answer)
-            headers.extend(("Set-Cookie", cookie) for cookie in answer.headers.getlist("Set-Cookie"))
+            headers.extend(("Set-Cookie", cookie) for cookie in self._session_cookies(session))
         return _respond(environ, start_response, page.status, headers, body, page.etag)
+
+    def _session_cookies(self, session) -> list[str]:
+        """The Set-Cookie values Flask's session interface writes for this session.
+
+        A session holding only the language (a first visit to a page without a form, the commonest
+        answer of all) is signed once per language and second: itsdangerous stamps whole seconds, so
+        within one second the cookie is the very bytes Flask would write."""
+        language = session["lang"] if set(session) == {"lang"} else None
+        second = int(time.time())
+        if language is not None:
+            kept_second, cookies = self._cookies_by_language.get(language, (None, None))
+            if kept_second == second:
+                return cookies
+        answer = Response()
+        self.flask_app.session_interface.save_session(self.flask_app, session, answer)
+        cookies = answer.headers.getlist("Set-Cookie")
+        if language is not None and int(time.time()) == second:  # signed within that second
+            self._cookies_by_language[language] = (second, cookies)
+        return cookies
 
     def _csrf_field(self) -> str:
         return self.flask_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
     def _csrf_serializer(self) -> URLSafeTimedSerializer:
-        config = self.flask_app.config
-        secret = config.get("WTF_CSRF_SECRET_KEY") or self.flask_app.secret_key
-        return URLSafeTimedSerializer(secret, salt=CSRF_SALT)
+        """Flask-WTF's token serializer (its secret and salt), made once per secret."""
+        secret = self.flask_app.config.get("WTF_CSRF_SECRET_KEY") or self.flask_app.secret_key
+        if self._csrf[0] != secret:
+            self._csrf = (secret, URLSafeTimedSerializer(secret, salt=CSRF_SALT))
+        return self._csrf[1]
 
     # --- a page Flask renders -------------------------------------------------------------------
 
@@ -193,6 +216,17 @@ class FastLane:
         ))
         return _respond(environ, start_response, status, list(headers), rendering.body,
                         next((value for name, value in headers if name.lower() == "etag"), None))
+
+
+@lru_cache(maxsize=256)
+def _parsed_accept_language(header: str | None) -> LanguageAccept:
+    return parse_accept_header(header, LanguageAccept)
+
+
+def _accepted(environ) -> LanguageAccept:
+    """The browser's languages, parsed as werkzeug parses them for Flask (request.accept_languages);
+    browsers send a handful of distinct headers, each parsed once."""
+    return _parsed_accept_language(environ.get("HTTP_ACCEPT_LANGUAGE"))
 
 
 def _respond(environ, start_response, status: str, headers: list, body: bytes, etag: str | None):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
@@ -76,7 +77,8 @@ class PageCache:
     """A small LRU of KeptPage by key, safe for a threaded worker.
 
     Pages of an older version are dropped as soon as a newer version is seen, and pages past their
-    time at the latest SWEEP_SECONDS after it, whichever page is asked for."""
+    time at the latest SWEEP_SECONDS after it: by the requests, and by a sweeper thread when the
+    worker has none (a kept personal page must not outlive its time in an idle worker)."""
 
     def __init__(self, size: int):
         self.size = size
@@ -84,6 +86,7 @@ class PageCache:
         self._lock = threading.Lock()
         self._newest_version = -1
         self._next_sweep = 0.0
+        self._sweeper: threading.Thread | None = None
 
     def peek(self, key: tuple) -> KeptPage | None:
         """The page kept under this key, whatever its version (the version is read only if there is one)."""
@@ -112,6 +115,16 @@ class PageCache:
             self._pages.move_to_end(key)
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
+            if self._sweeper is None or not self._sweeper.is_alive():  # (a forked worker has no thread yet)
+                self._sweeper = threading.Thread(target=_sweep_while_kept, args=(weakref.ref(self),),
+                                                 name="page-cache-sweeper", daemon=True)
+                self._sweeper.start()
+
+    def sweep(self) -> None:
+        """Drop the pages past their time."""
+        with self._lock:
+            self._next_sweep = 0.0
+            self._saw(self._newest_version, time.monotonic())
 
     def _saw(self, version: int, now: float) -> None:
         if version > self._newest_version:
@@ -129,6 +142,17 @@ class PageCache:
 
     def __len__(self) -> int:
         return len(self._pages)
+
+
+def _sweep_while_kept(cache_ref) -> None:
+    """The sweeper thread: every SWEEP_SECONDS, until its cache is gone."""
+    while True:
+        time.sleep(SWEEP_SECONDS)
+        cache = cache_ref()
+        if cache is None:
+            return
+        cache.sweep()
+        del cache
 
 
 def page_key(base: tuple, chosen_by_visit: bool, speaks_own_language: bool) -> tuple:
@@ -199,7 +223,9 @@ def cached_page(view):
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["booking_page_cache"] = PageCache(max(app.config["BOOKING_PAGE_CACHE_SIZE"], 0))
     from . import fastlane
+    from .session_cookie import SessionInterface
 
+    app.extensions["booking_page_cache"] = PageCache(max(app.config["BOOKING_PAGE_CACHE_SIZE"], 0))
+    app.session_interface = SessionInterface()
     fastlane.install(app)
