@@ -8,8 +8,8 @@ reading only the version (one query, or none with Redis). This module is the Fla
 renders the page once, and tells the fast lane what to keep.
 
 What a kept page never carries of another visitor:
-- Its CSRF token: the token the page was rendered with is swapped for a placeholder before it is
-  kept, and each answer gets the visitor's own token (and session cookie) in its place.
+- Its CSRF token: the page is kept cut where the token it was rendered with stood, and each answer
+  gets the visitor's own token (and session cookie) there.
 - Cookies: Set-Cookie is never kept; each visitor's session cookie is written as Flask would.
 - Flashed messages or a logged-in user's view: requests with a message waiting or a staff login
   go to Flask, and their pages are not kept.
@@ -22,7 +22,6 @@ Conditional requests (If-None-Match) are answered 304 from the kept page's ETag.
 """
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 import weakref
@@ -36,8 +35,6 @@ from ..languages import is_interface_language
 from .version import current_version
 
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_RANGE")
-# what stands for the visitor's CSRF token in a kept page (random per process: no page can contain it)
-CSRF_PLACEHOLDER = f"csrf-placeholder-{secrets.token_hex(16)}"
 MAX_QUERY_LENGTH = 512  # longer query strings (no filter needs one) are rendered without being kept
 PAGE_KEY = "booking.page_key"  # WSGI environ: the fast lane found no current page: (base key, chosen by visit)
 KEEP = "booking.keep"  # WSGI environ: the view rendered a page to keep (a Rendering)
@@ -51,8 +48,7 @@ class Rendering:
     key: tuple
     version: int
     body: bytes  # as this visitor gets it
-    kept_body: bytes  # the CSRF token replaced by the placeholder
-    token_in_body: bool
+    parts: tuple[bytes, ...]  # the body split where the CSRF token stands (one part: no token)
     uses_csrf: bool  # the page made a CSRF token (the session gets a secret)
     asks_language: bool  # the page chose a language (the session may remember it)
     page_language: str | None  # the page's own language (a registration's), see languages.choose_language
@@ -64,8 +60,7 @@ class KeptPage:
     kept_until: float  # time.monotonic()
     status: str
     headers: tuple[tuple[str, str], ...]  # Flask's, without Set-Cookie, Content-Length and Date
-    body: bytes
-    token_in_body: bool
+    parts: tuple[bytes, ...]  # the body split where the visitor's CSRF token goes
     uses_csrf: bool
     asks_language: bool
     page_language: str | None
@@ -190,14 +185,13 @@ def _rendering(lookup: tuple, version: int, response) -> Rendering | None:
     body = response.get_data()
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     token = g.get(field)
-    token_in_body = bool(token) and token.encode() in body
-    kept_body = body.replace(token.encode(), CSRF_PLACEHOLDER.encode()) if token_in_body else body
+    parts = tuple(body.split(token.encode())) if token else (body,)
     page_language = g.get("page_language")
     if not is_interface_language(page_language):
         page_language = None
     base, chosen_by_visit = lookup
-    return Rendering(page_key(base, chosen_by_visit, page_language is not None), version, body, kept_body,
-                     token_in_body, uses_csrf=field in g, asks_language=bool(g.get("language_asked")),
+    return Rendering(page_key(base, chosen_by_visit, page_language is not None), version, body, parts,
+                     uses_csrf=field in g, asks_language=bool(g.get("language_asked")),
                      page_language=page_language)
 
 
