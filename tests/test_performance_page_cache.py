@@ -39,9 +39,9 @@ def counted_statements(app):
         if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)", statement):
             statements.append(statement)
 
-    def counted_query(connection):
+    def counted_query(cursor):
         statements.append(data_version._VERSION_SQL)
-        return data_version.VersionReader._query(connection)
+        return data_version.VersionReader._query(reader, cursor)
 
     event.listen(engine, "before_cursor_execute", count)
     reader._query = counted_query
