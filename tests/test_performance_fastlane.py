@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from flask import request_started
+from flask import request, request_started
 from itsdangerous import URLSafeTimedSerializer
 
 from booking.attendance import services as attendance
@@ -346,3 +346,17 @@ def test_the_version_is_read_again_on_a_new_connection_after_the_old_one_broke(a
         db.session.commit()
     assert "Vereinsrecht kompakt" in visitor.get("/").get_data(as_text=True)
     assert "reconnecting" in caplog.text
+
+
+def test_a_page_whose_answer_a_later_hook_changed_is_passed_on_as_it_is_and_not_kept(app, seminar):
+    @app.after_request
+    def unavailable(response):
+        if "X-Maintenance" in request.headers:
+            response.status_code = 503
+        return response
+
+    visitor = app.test_client()
+    assert visitor.get("/", headers={"X-Maintenance": "1"}).status_code == 503
+    assert len(page_cache(app)) == 0
+    assert visitor.get("/").status_code == 200
+    assert len(page_cache(app)) == 1

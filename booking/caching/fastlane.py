@@ -210,10 +210,13 @@ class FastLane:
         iterable = self.wsgi_app(environ, capture)
         if not captured:
             return iterable
-        if hasattr(iterable, "close"):
-            iterable.close()
         rendering: Rendering = environ.pop(KEEP)
         status, headers = captured[0]
+        if not status.startswith("200 "):  # a hook after the view failed or changed the answer: not kept
+            start_response(status, headers)
+            return iterable
+        if hasattr(iterable, "close"):
+            iterable.close()
         kept_headers = tuple((name, value) for name, value in headers if name.lower() not in VISITOR_HEADERS)
         page_cache(self.flask_app).put(rendering.key, KeptPage(
             version=rendering.version,
