@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
-from ..database import in_write_transaction, utcnow
+from ..database import in_write_transaction, is_sqlite, utcnow
 from ..extensions import db
 from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar, SeminarStatus
@@ -85,21 +85,31 @@ class DuplicateRegistration(RegistrationRefused):
 # --- the lock ----------------------------------------------------------------------------------
 
 def lock_seminar(seminar: Seminar) -> Seminar:
-    """Hold the seminar's lock until the transaction ends, and reload its state under it."""
-    if not in_write_transaction():
-        # SQLite: a transaction begun as a reading one takes the single write lock with its
-        # first write. Should another writer have come in between, SQLite refuses with
-        # "database is locked" rather than let us decide on stale counts.
-        db.session.execute(
-            db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
-            .execution_options(synchronize_session=False)
-        )
-    # the sessions are read again in the same statement (joined: one round trip under the lock, not
-    # the two of a separate SELECT of the sessions); FOR UPDATE OF locks the seminar row alone
+    """Hold the seminar's lock until the transaction ends, and reload its state under it.
+
+    On PostgreSQL the lock is a statement of its own (SELECT ... FOR UPDATE of the id alone), and
+    everything decided on is read by the statements after it: a statement that waited for a lock
+    reads the other rows as they were when it began, before the transaction it waited for
+    committed; the next statement sees that commit (READ COMMITTED). The seminar and its sessions
+    are then read in one statement (joined), and the counts in one more (places_taken_and_registered).
+    """
+    if is_sqlite():
+        if not in_write_transaction():
+            # SQLite: a transaction begun as a reading one takes the single write lock with its
+            # first write. Should another writer have come in between, SQLite refuses with
+            # "database is locked" rather than let us decide on stale counts. (A writing request
+            # began with BEGIN IMMEDIATE and holds it already.)
+            db.session.execute(
+                db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
+                .execution_options(synchronize_session=False)
+            )
+    else:
+        seminars = Seminar.__table__
+        db.session.connection().execute(
+            db.select(seminars.c.id).where(seminars.c.id == seminar.id).with_for_update())
     return db.session.scalars(
         db.select(Seminar)
         .where(Seminar.id == seminar.id)
-        .with_for_update(of=Seminar)
         .options(joinedload(Seminar.sessions))
         .execution_options(populate_existing=True)
     ).unique().one()
