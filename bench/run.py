@@ -7,7 +7,7 @@
 Steps: seed a database of city size (bench/seed.py); serve the app and bench/hello.py with the same
 gunicorn settings (2 sync workers, production configuration, rate limits off) on loopback ports;
 load them in turn, hello and page interleaved, with wrk (the Python client when wrk is missing;
-always for registration POSTs, which need the form's cookie and CSRF token); medians per page. Then
+registration POSTs through bench/register.lua, with the form's cookie and CSRF token); medians. Then
 the rush (500 people and 50 groups of 5 for one seminar with 30 places; on PostgreSQL again with
 16 workers), one reminder pass with its query plan, the mail worker (4 processes) delivering to a
 loopback SMTP sink, and the peak memory of a web worker and of a mail worker.
@@ -157,23 +157,34 @@ class Run:
     per_second: float
     p99: float | None = None
     bad: int = 0
+    requests: int = 0
+    p50: float | None = None
 
 
-def wrk_run(port: int, path: str, headers: dict, seconds: float, connections: int) -> Run:
+def wrk_seconds(match) -> float:
+    return float(match.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[match.group(2)]
+
+
+def wrk_run(port: int, path: str, headers: dict, seconds: float, connections: int, *,
+            script: Path | None = None, script_args: list[str] = ()) -> Run:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command + [f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True,
-                            check=True).stdout
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    if script_args:
+        command += ["--", *script_args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     bad = int(match.group(1)) if (match := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)) else 0
     if match := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output):
         # a sync worker closes each connection; wrk may count that as a read error: not the app's
         bad += int(match.group(1)) + int(match.group(4))
-    p99 = None
-    if match := re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output):
-        p99 = float(match.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[match.group(2)]
-    return Run(per_second, p99, bad)
+    requests = int(match.group(1)) if (match := re.search(r"(\d+) requests in", output)) else 0
+    p50 = wrk_seconds(match) if (match := re.search(r"50%\s+([\d.]+)(us|ms|s)\b", output)) else None
+    p99 = wrk_seconds(match) if (match := re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)) else None
+    return Run(per_second, p99, bad, requests, p50)
 
 
 def python_run(port: int, path: str, headers: dict, seconds: float, connections: int, expect: int) -> Run:
@@ -251,49 +262,91 @@ def measure_pages(app: Server, hello: Server, pages: list[Page], args, figures: 
              + (f" (target {row.target:.2f}: {verdict(row.ratio >= row.target)})" if row.target else ""))
 
 
-def measure_posts(app: Server, hello: Server, slug: str, args, figures: Figures, use_wrk: bool,
+POST_CLIENTS = 32
+REGISTER_SCRIPT = BENCH_DIR / "register.lua"
+
+
+def measure_posts(app: Server, hello: Server, url: str, slug: str, args, figures: Figures, use_wrk: bool,
                   association_names: list[str]) -> None:
-    """Registration POSTs with fresh addresses: each client fetches the seminar page once (its
-    session cookie and CSRF token, as a browser does), then posts the filled-in form again and again
-    with a new name and address each time. The redirect is not followed."""
-    clients = 32
+    """Registration POSTs with fresh addresses at 32 connections, against hello in the same run.
+
+    As a browser does, the seminar page is fetched once (its session cookie and CSRF token), then the
+    filled-in form is posted again and again with a new name and address each time; the redirect is
+    not followed. With wrk (bench/register.lua) when installed, the same load generator as hello's;
+    else 32 threads of the Python client. Every answer must be a redirect, and afterwards the
+    database must hold one registration per request answered."""
     path = f"/seminars/{slug}/register"
-    browsers, forms = [], []
-    for index in range(clients):
-        browser = client.Browser(app.port)
-        page = browser.get(f"/seminars/{slug}")
-        browsers.append(browser)
-        forms.append(client.form_fields(page.text, f"/seminars/{slug}/register"))
-    hello_wrk, hello_python, posts = [], [], []
-    latencies: list[float] = []
+    hello_runs, posts, p50s, p99s, latencies = [], [], [], [], []
     bad = 0
     for round_index in range(args.rounds):
+        prefix = f"post{round_index}-"
         if use_wrk:
-            hello_wrk.append(wrk_run(hello.port, "/", {}, args.seconds, args.connections).per_second)
-        hello_python.append(python_run(hello.port, "/", {}, args.seconds, clients, 200).per_second)
-
-        def one_post(index: int, n: int, round_index=round_index) -> bool:
-            form = client.single_form(forms[index], n, f"post{round_index}-{index}-",
-                                      association_names[(index + n) % len(association_names)])
-            return browsers[index].post(path, form, keep_cookies=False).status in (302, 303)
-
-        result = client.load(clients, args.seconds, one_post)
-        posts.append(result.per_second)
-        latencies += result.latencies
-        bad += result.bad
+            hello_runs.append(wrk_run(hello.port, "/", {}, args.seconds, args.connections).per_second)
+            browser = client.Browser(app.port)
+            fields = client.form_fields(browser.get(f"/seminars/{slug}").text, path)
+            form = [(name, value) for name, value in client.single_form(fields, 0, prefix, association_names[0])
+                    if name not in ("last_name", "email", "new_association")]
+            cookie = "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+            run = wrk_run(app.port, path, {}, args.seconds, POST_CLIENTS, script=REGISTER_SCRIPT,
+                          script_args=[path, cookie, client.urlencode(form), prefix, "|".join(association_names)])
+            answered, round_bad = run.requests, run.bad
+            posts.append(run.per_second)
+            p50s.append(run.p50)
+            p99s.append(run.p99)
+        else:
+            hello_runs.append(python_run(hello.port, "/", {}, args.seconds, POST_CLIENTS, 200).per_second)
+            result = python_posts(app.port, slug, args.seconds, prefix, association_names)
+            answered, round_bad = result.requests, result.bad
+            posts.append(result.per_second)
+            latencies += result.latencies
+        bad += round_bad
+        stored = registrations_with_prefix(url, prefix)
+        # wrk stops counting at the deadline: a request under way then may still be stored
+        if not answered <= stored <= answered + POST_CLIENTS:
+            fail(f"registration POST: {stored} registrations stored for {answered} requests answered")
     if bad:
         fail(f"registration POST: {bad} answers that were no redirect to the registration")
-    hello_reference = statistics.median(hello_wrk or hello_python)
-    row = Row("registration POST (fresh address)", statistics.median(posts), hello_reference, TARGET_POST,
-              "python", extra=f"hello by the Python client: {statistics.median(hello_python):.0f} req/s, "
-                              f"ratio to that {statistics.median(posts) / statistics.median(hello_python):.3f}")
+    row = Row("registration POST (fresh address)", statistics.median(posts), statistics.median(hello_runs),
+              TARGET_POST, "wrk" if use_wrk else "python")
     figures.rows.append(row)
-    p99 = client.percentile(latencies, 0.99)
-    figures.add("registration POST latency at 32 clients",
-                f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms",
+    if use_wrk:
+        p50, p99 = statistics.median(p50s), statistics.median(p99s)
+    else:
+        p50, p99 = statistics.median(latencies), client.percentile(latencies, 0.99)
+    figures.add(f"registration POST latency at {POST_CLIENTS} clients",
+                f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms",
                 f"p99 < {TARGET_P99_SECONDS * 1000:.0f} ms", verdict(p99 < TARGET_P99_SECONDS))
-    note(f"  {row.label}: {row.per_second:.0f} req/s, ratio {row.ratio:.3f} to hello ({'wrk' if use_wrk else 'python'})"
-         f"; {row.extra}; p99 {p99 * 1000:.0f} ms")
+    note(f"  {row.label}: {row.per_second:.0f} req/s, hello {row.hello:.0f} req/s, ratio {row.ratio:.3f} "
+         f"({row.generator}); p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+
+
+def python_posts(port: int, slug: str, seconds: float, prefix: str, association_names: list[str]):
+    """The Python client's registration POSTs (without wrk): 32 threads, each a browser of its own."""
+    path = f"/seminars/{slug}/register"
+    browsers, forms = [], []
+    for _ in range(POST_CLIENTS):
+        browser = client.Browser(port)
+        browsers.append(browser)
+        forms.append(client.form_fields(browser.get(f"/seminars/{slug}").text, path))
+
+    def one_post(index: int, n: int) -> bool:
+        form = client.single_form(forms[index], n, f"{prefix}{index}-",
+                                  association_names[(index + n) % len(association_names)])
+        return browsers[index].post(path, form, keep_cookies=False).status in (302, 303)
+
+    return client.load(POST_CLIENTS, seconds, one_post)
+
+
+def registrations_with_prefix(url: str, prefix: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT count(*) FROM registrations WHERE email LIKE :pattern"),
+                                     {"pattern": f"{prefix}%"})
+    finally:
+        engine.dispose()
 
 
 # --- the rush ----------------------------------------------------------------------------------
@@ -305,30 +358,39 @@ def rush(app: Server, url: str, slug: str, workers: int, args, figures: Figures,
     people, groups, group_size = args.rush_people, args.rush_groups, 5
     prefix = f"rush{workers}w-"
 
+    # Each client opens its connection before the barrier, once every form has been fetched (a sync
+    # worker that accepts a connection waits for its request: no page could be fetched after that;
+    # the kernel queues the others), so that at the barrier each has only to send its bytes: the
+    # client must not be what limits the rush. Only when the listen queue is too short for them all
+    # do they connect after the barrier.
+    connect_first = listen_queue() >= people + groups + 64
+
     def prepare_single(n: int):
         browser = client.Browser(app.port, language=["de", "tr", "ar", "en"][n % 4])
         page = browser.get(f"/seminars/{slug}")
-        return browser, f"/seminars/{slug}/register", client.single_form(
+        return browser.prepare_post(f"/seminars/{slug}/register", client.single_form(
             client.form_fields(page.text, f"/seminars/{slug}/register"), n, prefix,
-            association_names[n % len(association_names)])
+            association_names[n % len(association_names)]))
 
     def prepare_group(n: int):
         browser = client.Browser(app.port, language="ar")
         page = browser.get(f"/seminars/{slug}/group")
         fields = client.form_fields(page.text, f"/seminars/{slug}/group")
-        return browser, f"/seminars/{slug}/group", client.group_form(
-            fields, n, prefix, association_names[n % len(association_names)], group_size)
+        return browser.prepare_post(f"/seminars/{slug}/group", client.group_form(
+            fields, n, prefix, association_names[n % len(association_names)], group_size))
 
     with ThreadPoolExecutor(8) as pool:
         prepared = list(pool.map(prepare_single, range(people))) + list(pool.map(prepare_group, range(groups)))
+    if connect_first:
+        for request in prepared:
+            request.connection.connect()
     barrier = threading.Barrier(len(prepared) + 1)
     outcomes: list[tuple[int, float, float] | None] = [None] * len(prepared)
 
     def post(index: int) -> None:
-        browser, path, form = prepared[index]
         barrier.wait()
         try:
-            response = browser.post(path, form)
+            response = prepared[index].send()
             outcomes[index] = (response.status, response.seconds, time.perf_counter())
         except OSError as error:
             outcomes[index] = (0, float("nan"), time.perf_counter())
@@ -338,9 +400,10 @@ def rush(app: Server, url: str, slug: str, workers: int, args, figures: Figures,
     for thread in threads:
         thread.start()
     barrier.wait()
-    started = time.perf_counter()
+    started, client_cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
+    client_cpu = time.process_time() - client_cpu
     finished = max(outcome[2] for outcome in outcomes)
     statuses = [outcome[0] for outcome in outcomes]
     refused = [status for status in statuses if status not in (302, 303)]
@@ -373,14 +436,24 @@ def rush(app: Server, url: str, slug: str, workers: int, args, figures: Figures,
     on_postgresql = url.startswith("postgresql")
     figures.add(f"rush, {workers} workers: {people} people + {groups} groups of {group_size}, 30 places",
                 f"{rate:.0f} registrations/s ({len(rows)} in {elapsed:.1f} s), p50 "
-                f"{statistics.median(latencies) * 1000:.0f} ms, p99 {client.percentile(latencies, 0.99) * 1000:.0f} ms",
+                f"{statistics.median(latencies) * 1000:.0f} ms, p99 {client.percentile(latencies, 0.99) * 1000:.0f} ms; "
+                f"client CPU {client_cpu:.1f} s",
                 f">= {TARGET_RUSH_PER_SECOND}/s" + ("" if on_postgresql else " (PostgreSQL)"),
                 verdict(rate >= TARGET_RUSH_PER_SECOND))
     figures.add(f"rush, {workers} workers: places given", f"{len(confirmed)} confirmed, {len(waitlisted)} waitlisted "
                 "in order of arrival" if len(confirmed) == 30 else f"{len(confirmed)} confirmed",
                 "exactly 30", "PASS" if len(confirmed) == 30 and not split else "FAIL")
     note(f"  rush at {workers} workers: {rate:.0f} registrations/s, {len(confirmed)} confirmed, "
-         f"{len(waitlisted)} waitlisted")
+         f"{len(waitlisted)} waitlisted; the client's CPU {client_cpu:.2f} s in {elapsed:.2f} s"
+         + ("" if connect_first else " (connections opened after the barrier: listen queue too short)"))
+
+
+def listen_queue() -> int:
+    """How many connections the kernel queues for a listening socket (gunicorn asks for 2048)."""
+    try:
+        return min(int(Path("/proc/sys/net/core/somaxconn").read_text()), 2048)
+    except (OSError, ValueError):
+        return 0
 
 
 def registration_rows(url: str, slug: str) -> list[tuple[int, str, int | None]]:
@@ -684,7 +757,7 @@ def main() -> int:
     figures = Figures("PostgreSQL" if on_postgresql else "SQLite")
     note(f"machine: {machine()}")
     note(f"database: {url.split('@')[-1]}; load generator: {'wrk' if use_wrk else 'Python client (wrk not installed)'}"
-         f" for GETs, Python client for POSTs; gunicorn {args.workers} sync workers for app and hello; "
+         f" for GETs and POSTs; gunicorn {args.workers} sync workers for app and hello; "
          "BOOKING_CONFIG=production, rate limits off (RATELIMIT_ENABLED=false)")
     seeded = seed(url, echo=lambda line: note("  " + line))
 
@@ -742,7 +815,7 @@ def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures
         association_names = accepted_association_names(url)
         if "posts" in only:
             note("registration POSTs:")
-            measure_posts(app, hello, seeded.open_slug, args, figures, use_wrk, association_names)
+            measure_posts(app, hello, url, seeded.open_slug, args, figures, use_wrk, association_names)
         if "rush" in only:
             note("the rush:")
             rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)

@@ -229,6 +229,48 @@ def test_bulk_statements_and_changes_after_a_rolled_back_savepoint_raise_the_ver
         assert data_version.database_version() == before + 2
 
 
+def test_the_data_version_is_raised_last_just_before_the_commit(app, seminar):
+    """The one row every writer shares is updated after the registration's own statements, so its lock
+    (PostgreSQL) is held only through the COMMIT; the version still rises with the registration."""
+    with app.app_context():
+        engine = db.engine
+        before = data_version.database_version()
+    writes: list[str] = []
+
+    def on_statement(conn, cursor, statement, parameters, context, executemany):
+        if re.match(r"\s*(INSERT|UPDATE|DELETE)", statement):
+            writes.append(statement)
+
+    def on_commit(connection):
+        writes.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        register(app, seminar["slug"], "leyla@example.net")
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+    bumps = [index for index, statement in enumerate(writes) if "data_version" in statement]
+    assert bumps == [len(writes) - 2] and writes[-1] == "COMMIT", writes
+    assert any(statement.lstrip().startswith("INSERT INTO registrations") for statement in writes[:bumps[0]])
+    with app.app_context():
+        assert data_version.database_version() == before + 1
+        assert db.session.scalar(db.select(db.func.count(Registration.id))) == 1
+
+
+def test_a_change_left_to_the_commit_and_one_in_a_released_savepoint_raise_the_version_once(app, seminar):
+    with app.app_context():
+        before = data_version.database_version()
+        with db.session.begin_nested():
+            db.session.get(Seminar, seminar["id"]).capacity = 4
+        assert data_version.database_version() == before  # a savepoint released is no commit
+        db.session.get(Seminar, seminar["id"]).title = "Vereinsrecht kompakt"  # flushed only by the commit
+        db.session.commit()
+        assert data_version.database_version() == before + 1
+        assert db.session.get(Seminar, seminar["id"]).title == "Vereinsrecht kompakt"
+
+
 @pytest.fixture
 def redis_app(app):
     """The app with BOOKING_CACHE_URL: the data version mirrored in Redis (a key prefix of its own)."""

@@ -117,3 +117,59 @@ def test_concurrent_cancellations_promote_each_waiting_person_once(app):
         promoted = [db.session.get(Registration, rid).status for rid in waiting_ids]
         # the first five on the waiting list, in registration order
         assert promoted == [RegistrationStatus.CONFIRMED] * 5 + [RegistrationStatus.WAITLISTED] * 5
+
+
+def test_a_registration_waiting_for_the_lock_decides_on_what_the_holder_committed(app):
+    """The coordinator cancels the only session while someone registers: the registration that
+    waited for the seminar's lock sees the cancelled session and is refused, though it had read the
+    seminar (with its session scheduled) before. On PostgreSQL a statement that waited for a lock
+    reads other rows as they were when it began, so the state is read again after the lock."""
+    import time
+
+    from booking.seminars.models import SessionStatus
+
+    with app.app_context():
+        seminar_id = make_seminar(sessions=1, capacity=5).id
+        db.session.commit()
+    locked, outcome = threading.Event(), []
+
+    def coordinator():
+        with app.app_context():
+            try:
+                begin_write()
+                seminar = services.lock_seminar(db.session.get(Seminar, seminar_id))
+                seminar.sessions[0].status = SessionStatus.CANCELLED
+                db.session.flush()
+                locked.set()
+                time.sleep(0.5)  # the registration below reads the seminar and waits for the lock meanwhile
+                db.session.commit()
+            finally:
+                locked.set()
+                db.session.remove()
+
+    def participant():
+        with app.app_context():
+            try:
+                locked.wait(timeout=30)
+                begin_write()  # (SQLite: waits here for the coordinator's commit, the single writer)
+                seminar = db.session.get(Seminar, seminar_id)
+                assert seminar.sessions[0].status == SessionStatus.SCHEDULED or app.config[
+                    "SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+                services.register(seminar, make_applicant(email="late@example.net"), None)
+                db.session.commit()
+                outcome.append("registered")
+            except services.RegistrationClosed as closed:
+                db.session.rollback()
+                outcome.append(closed.reason)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=coordinator), threading.Thread(target=participant)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcome == [services.ClosedReason.OVER]
+    with app.app_context():
+        assert statuses(seminar_id) == []

@@ -5,13 +5,30 @@ promotion, an offer, a session moved, a seminar edited or published, a topic ren
 association accepted, a purge... each raises it in the transaction that makes the change, so the
 next request (in any worker, on any app server) finds a new version and renders afresh.
 
-It is raised in ONE place, a session event (`before_flush` for objects, `do_orm_execute` for
-bulk UPDATE/DELETE/INSERT statements), whenever a row of a model in SHOWN changes in a way the
-public pages show; no service calls anything. The row is updated once per transaction
-(`UPDATE data_version SET version = version + 1`): on PostgreSQL its row lock is held until the
-commit, so two transactions that change shown data one after the other commit their bumps in
-that order too. Savepoints: a savepoint rolled back may have undone the bump, so the next change
-bumps again (harmless: the number only has to rise).
+It is raised in ONE place, a session event, whenever a row of a model in SHOWN changes in a way
+the public pages show; no service calls anything. `before_flush` (objects) and `do_orm_execute`
+(bulk UPDATE/DELETE/INSERT statements) only note that the transaction changed shown data; the row
+itself is updated once, at the very end of the transaction (`before_commit`, after the last flush,
+just before COMMIT): `UPDATE data_version SET version = version + 1 ... RETURNING version`. On
+PostgreSQL that row lock is the one every writing transaction of the site shares; taken at the first
+flush, it would be held through all the rest of the transaction (a registration's inserts, the
+outbox, the audit entry), and every other writer would queue behind it. Taken last, it is held only
+through the COMMIT, and it is always the last lock a transaction takes, so it cannot be part of a
+deadlock.
+
+Why no page can be kept stale with this ordering: the data and the new number become visible
+together, at the one COMMIT (a rolled-back transaction takes both back). A request reads the
+version before it reads any data (booking.caching.pages), and on PostgreSQL each later statement
+sees at least what was committed when the version was read (on SQLite the same snapshot), so a
+page kept under version N holds every change committed with a number up to N; at worst it holds a
+newer change too, whose own number makes the next request render afresh anyway. Two writers bump
+one after the other (the second waits for the first's row lock, then increments the committed
+number), so the numbers rise in the order of the commits. Where in its transaction a writer
+raises the number does not matter to this argument, only that it is the same transaction.
+
+Savepoints: a savepoint rolled back leaves the note in place, so the transaction still raises the
+version at its commit (at worst once for nothing: the number only has to rise). A transaction
+rolled back raises nothing.
 
 With BOOKING_CACHE_URL (redis://...) the committed version is mirrored in Redis after every commit
 that raised it, and requests read it there instead of from the database; the key expires after
@@ -52,8 +69,8 @@ SHOWN: dict[type, frozenset[str] | None] = {
     Attendance: None,
 }
 
-BUMPED = "booking_data_version_bumped"  # session.info: raised in the transaction under way
-PUBLISH = "booking_data_version_publish"  # session.info: mirror it to Redis after the commit
+CHANGED = "booking_data_version_changed"  # session.info: shown data changed in the transaction under way
+PUBLISH = "booking_data_version_publish"  # session.info: the committed number, to mirror in Redis after the commit
 REDIS_KEY = "data-version"  # after the app's Redis key prefix (RATELIMIT_KEY_PREFIX, "booking")
 REQUEST_KEY = "booking.data_version"
 MIRROR_SECONDS = 10
@@ -82,60 +99,63 @@ def _shows(obj, session: OrmSession) -> bool:
     return any(state.attrs[name].history.has_changes() for name in attributes)
 
 
-def bump(session: OrmSession) -> None:
-    """Raise the version in the session's transaction (once per transaction)."""
-    if session.info.get(BUMPED):
-        return
+def _note_change(session: OrmSession) -> None:
+    session.info[CHANGED] = True
+
+
+def bump(session: OrmSession) -> int:
+    """Raise the version in the session's transaction and return the new number (at its commit, see above)."""
     table = DataVersion.__table__
-    session.connection().execute(update(table).where(table.c.id == 1).values(version=table.c.version + 1))
-    session.info[BUMPED] = True
-    session.info[PUBLISH] = True
+    return session.connection().execute(
+        update(table).where(table.c.id == 1).values(version=table.c.version + 1).returning(table.c.version)
+    ).scalar_one()
 
 
 def _before_flush(session, flush_context, instances):
-    if session.info.get(BUMPED):
+    if session.info.get(CHANGED):
         return
     if any(_shows(obj, session) for obj in chain(session.new, session.dirty, session.deleted)):
-        bump(session)
+        _note_change(session)
 
 
 def _do_orm_execute(state):
-    if not (state.is_update or state.is_delete or state.is_insert) or state.session.info.get(BUMPED):
+    if not (state.is_update or state.is_delete or state.is_insert) or state.session.info.get(CHANGED):
         return
     mapper = state.bind_mapper
     if mapper is not None and mapper.class_ in SHOWN:
-        bump(state.session)
+        _note_change(state.session)
 
 
 def _after_soft_rollback(session, previous_transaction):
-    # a savepoint (or the whole transaction) rolled back may have taken the bump with it
-    session.info.pop(BUMPED, None)
+    # the whole transaction rolled back: nothing of it is committed, nothing to raise. (A savepoint
+    # rolled back keeps the note: the transaction may have changed shown data before it.)
     if previous_transaction.parent is None:
+        session.info.pop(CHANGED, None)
         session.info.pop(PUBLISH, None)
 
 
 def _before_commit(session):
     if session.in_nested_transaction():  # a savepoint released: the transaction goes on
         return
-    # the number this transaction commits, read under its own bump (on PostgreSQL the row is
-    # locked by it until the commit): what Redis is told afterwards
-    if session.info.get(PUBLISH) and redis_configured():
-        session.info[PUBLISH] = session.connection().execute(
-            select(DataVersion.version).where(DataVersion.id == 1)).scalar()
+    # SQLAlchemy flushes what is pending only after this event: flush first, so its changes are noted
+    session.flush()
+    if session.info.pop(CHANGED, None):
+        session.info[PUBLISH] = bump(session)
 
 
 def _after_commit(session):
     if session.in_nested_transaction():  # (SQLAlchemy tells of savepoints released too)
         return
-    session.info.pop(BUMPED, None)
+    session.info.pop(CHANGED, None)
     value = session.info.pop(PUBLISH, None)
-    if value is not None and value is not True:
+    if value is not None and redis_configured():
         _publish(int(value))
 
 
 def _after_transaction_end(session, transaction):
     if transaction.parent is None:
-        session.info.pop(BUMPED, None)
+        session.info.pop(CHANGED, None)
+        session.info.pop(PUBLISH, None)
 
 
 # --- reading, and the Redis mirror ----------------------------------------------------------------

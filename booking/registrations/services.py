@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
-from ..database import in_write_transaction, utcnow
+from ..database import in_write_transaction, is_sqlite, utcnow
 from ..extensions import db
 from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar, SeminarStatus
@@ -85,24 +85,34 @@ class DuplicateRegistration(RegistrationRefused):
 # --- the lock ----------------------------------------------------------------------------------
 
 def lock_seminar(seminar: Seminar) -> Seminar:
-    """Hold the seminar's lock until the transaction ends, and reload its state under it."""
-    if not in_write_transaction():
-        # SQLite: a transaction begun as a reading one takes the single write lock with its
-        # first write. Should another writer have come in between, SQLite refuses with
-        # "database is locked" rather than let us decide on stale counts.
-        db.session.execute(
-            db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
-            .execution_options(synchronize_session=False)
-        )
-    # the sessions are read again in the same go (one query after the lock, not a refresh's two)
-    locked = db.session.scalar(
+    """Hold the seminar's lock until the transaction ends, and reload its state under it.
+
+    On PostgreSQL the lock is a statement of its own (SELECT ... FOR UPDATE of the id alone), and
+    everything decided on is read by the statements after it: a statement that waited for a lock
+    reads the other rows as they were when it began, before the transaction it waited for
+    committed; the next statement sees that commit (READ COMMITTED). The seminar and its sessions
+    are then read in one statement (joined), and the counts in one more (places_taken_and_registered).
+    """
+    if is_sqlite():
+        if not in_write_transaction():
+            # SQLite: a transaction begun as a reading one takes the single write lock with its
+            # first write. Should another writer have come in between, SQLite refuses with
+            # "database is locked" rather than let us decide on stale counts. (A writing request
+            # began with BEGIN IMMEDIATE and holds it already.)
+            db.session.execute(
+                db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
+                .execution_options(synchronize_session=False)
+            )
+    else:
+        seminars = Seminar.__table__
+        db.session.connection().execute(
+            db.select(seminars.c.id).where(seminars.c.id == seminar.id).with_for_update())
+    return db.session.scalars(
         db.select(Seminar)
         .where(Seminar.id == seminar.id)
-        .with_for_update(of=Seminar)
-        .options(selectinload(Seminar.sessions))
+        .options(joinedload(Seminar.sessions))
         .execution_options(populate_existing=True)
-    )
-    return locked
+    ).unique().one()
 
 
 # --- counts ------------------------------------------------------------------------------------
@@ -133,13 +143,29 @@ def places_taken(seminar: Seminar, association: Association | None = None) -> in
 
 def places_taken_with(seminar: Seminar, association: Association | None) -> tuple[int, int]:
     """places_taken(seminar) and places_taken(seminar, association) in one query (0 without an association)."""
-    of_association = (func.count(case((Registration.association_id == association.id, 1)))
-                      if association is not None else literal(0))
-    taken, by_association = db.session.execute(
-        db.select(func.count(Registration.id), of_association)
-        .where(Registration.seminar_id == seminar.id, holds_place())
-    ).one()
-    return taken or 0, by_association or 0
+    taken, by_association, _ = places_taken_and_registered(seminar, association, [])
+    return taken, by_association
+
+
+def places_taken_and_registered(seminar: Seminar, association: Association | None,
+                                emails: list[str]) -> tuple[int, int, set[str]]:
+    """What a registration decides on, in one query under the lock: places_taken(seminar),
+    places_taken(seminar, association) (0 without one), and the keys among `emails` that have an
+    active registration for the seminar (active_email_keys). The keys come out of the same count
+    when there is one address (a person alone, the usual case); a group with one of its addresses
+    registered already asks active_email_keys which."""
+    keys = {email_key(email) for email in emails if email}
+    in_seminar = Registration.seminar_id == seminar.id
+    columns = [func.count(Registration.id).filter(holds_place()),
+               (func.count(Registration.id).filter(holds_place(), Registration.association_id == association.id)
+                if association is not None else literal(0)),
+               (func.count(Registration.id).filter(Registration.email_key.in_(keys),
+                                                   Registration.status.in_(ACTIVE_STATUSES))
+                if keys else literal(0))]
+    taken, by_association, registered = db.session.execute(db.select(*columns).where(in_seminar)).one()
+    if not registered:
+        return taken or 0, by_association or 0, set()
+    return taken or 0, by_association or 0, keys if len(keys) == 1 else active_email_keys(seminar, emails)
 
 
 def places_left(seminar: Seminar) -> int:
@@ -231,6 +257,14 @@ def check_registrable(seminar: Seminar, applicants: list[Applicant], now: dateti
     the seminar (with `refuse_registered`, the first such address is refused instead). An
     address twice in the list is always refused: that says nothing about anyone's registration.
     """
+    check_open_and_distinct(seminar, applicants, now)
+    taken = active_email_keys(seminar, [applicant.email for applicant in applicants if applicant.email])
+    return registered_flags(applicants, taken, refuse_registered=refuse_registered)
+
+
+def check_open_and_distinct(seminar: Seminar, applicants: list[Applicant], now: datetime) -> None:
+    """The part of check_registrable that needs no query: the seminar takes registrations, and no
+    address is given twice."""
     reason = seminar.closed_reason(now)
     if reason is not None:
         raise RegistrationClosed(reason)
@@ -242,7 +276,10 @@ def check_registrable(seminar: Seminar, applicants: list[Applicant], now: dateti
         if key in seen:
             raise DuplicateRegistration(DUPLICATE_IN_GROUP_MESSAGE, field="email", index=index)
         seen.add(key)
-    taken = active_email_keys(seminar, [applicant.email for applicant in applicants if applicant.email])
+
+
+def registered_flags(applicants: list[Applicant], taken: set[str], *, refuse_registered: bool) -> list[bool]:
+    """For each applicant, whether their address is among the `taken` keys (see check_registrable)."""
     registered = [bool(applicant.email) and email_key(applicant.email) in taken for applicant in applicants]
     if refuse_registered and any(registered):
         raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=registered.index(True))
@@ -341,9 +378,10 @@ def _register(
     consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
 
     seminar = lock_seminar(seminar)
-    already = check_registrable(seminar, applicants, now, refuse_registered=not send_links)
-
-    taken, association_confirmed = places_taken_with(seminar, association)
+    check_open_and_distinct(seminar, applicants, now)
+    taken, association_confirmed, registered_keys = places_taken_and_registered(
+        seminar, association, [applicant.email for applicant in applicants if applicant.email])
+    already = registered_flags(applicants, registered_keys, refuse_registered=not send_links)
     free = seminar.capacity - taken
     limit = seminar.max_per_association if association is not None else None
 
