@@ -76,7 +76,9 @@ def kept_headers(response) -> dict:
 
 
 def without_tokens(page: str) -> str:
-    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "", page)
+    """The page without its CSRF token (each visitor's own) and a feed's DTSTAMPs (the time the
+    feed was made: a kept feed keeps them, as its ETag leaves them out)."""
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"|^DTSTAMP:.*\r\n', "", page, flags=re.M)
 
 
 def from_the_lane(app, client, path, **kwargs):
