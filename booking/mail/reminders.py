@@ -19,7 +19,7 @@ from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
 from ..seminars.models import SeminarStatus, Session, SessionStatus, Seminar
 from . import outbox
-from .models import MessageKind, OutboxMessage
+from .models import MessageKind
 
 _OFFSET = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -87,10 +87,6 @@ def schedule_reminders(now: datetime | None = None) -> int:
         for session, members in through_contact.values():
             rows.append(outbox.members_reminder_row(members[0].registered_by, session, members,
                                                     offset_key=offset_key(offset), offset_minutes=minutes))
-        if not rows:
-            continue
-        # those recorded by an earlier pass: one query (by the unique key's index), nothing row by row
-        existing = set(db.session.scalars(db.select(OutboxMessage.dedupe_key).where(
-            OutboxMessage.dedupe_key.in_([row["dedupe_key"] for row in rows]))))
-        recorded += outbox.record_rows([row for row in rows if row["dedupe_key"] not in existing])
+        # those recorded by an earlier pass are left as they are, in the same statement
+        recorded += outbox.record_rows(rows)
     return recorded
