@@ -734,6 +734,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections for GET pages")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, for the app and hello alike")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, SQLite file)")
+    parser.add_argument("--cache-url", default=os.environ.get("BENCH_CACHE_URL", ""),
+                        help="the app's BOOKING_CACHE_URL (default: BENCH_CACHE_URL, else none: the data version "
+                             "is read from the database); 'file': a file in the temp folder, as one machine would "
+                             "share it (file:///...); or redis://...")
     parser.add_argument("--only", action="append", metavar="SECTIONS",
                         help="sections to run, comma-separated or the flag again, of " + ",".join(SECTIONS)
                              + " (default: all; manage: that page alone; purge seeds the database again, "
@@ -754,11 +758,16 @@ def main() -> int:
     url = database_url(args.database_url) if args.database_url else f"sqlite:///{folder}/bench.sqlite"
     on_postgresql = url.startswith("postgresql")
     use_wrk = shutil.which("wrk") is not None
-    figures = Figures("PostgreSQL" if on_postgresql else "SQLite")
+    if args.cache_url == "file":
+        args.cache_url = f"file://{folder / 'data-version'}"
+    version_from = (f"the data version from {'a file' if args.cache_url.startswith('file:') else 'Redis'} "
+                    f"(BOOKING_CACHE_URL={args.cache_url})" if args.cache_url else
+                    "the data version from the database (no BOOKING_CACHE_URL)")
+    figures = Figures(("PostgreSQL" if on_postgresql else "SQLite") + ", " + version_from)
     note(f"machine: {machine()}")
     note(f"database: {url.split('@')[-1]}; load generator: {'wrk' if use_wrk else 'Python client (wrk not installed)'}"
          f" for GETs and POSTs; gunicorn {args.workers} sync workers for app and hello; "
-         "BOOKING_CONFIG=production, rate limits off (RATELIMIT_ENABLED=false)")
+         f"BOOKING_CONFIG=production, rate limits off (RATELIMIT_ENABLED=false); {version_from}")
     seeded = seed(url, echo=lambda line: note("  " + line))
 
     if only & {"pages", "manage", "posts", "rush"}:
@@ -787,7 +796,7 @@ def main() -> int:
 def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures: Figures, use_wrk: bool,
                    on_postgresql: bool) -> None:
     """Pages, registration POSTs and the rush, against gunicorn (the sections of `only` among them)."""
-    environment = app_environment(url, folder)
+    environment = app_environment(url, folder, BOOKING_CACHE_URL=args.cache_url)
     app = serve("booking", "wsgi:app", args.workers, environment, folder, PROJECT_DIR)
     hello = serve("hello", "hello:app", args.workers, environment, folder, BENCH_DIR)
     servers = [app, hello]

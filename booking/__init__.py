@@ -61,6 +61,7 @@ def load_config(app: Flask, config) -> None:
             "or BOOKING_CONFIG=development for a local trial."
         )
     app.config["BOOKING_COMPLETION_SHARE"] = completion_share_setting(app.config.get("BOOKING_COMPLETION_SHARE", 1.0))
+    app.config["BOOKING_CACHE_URL"] = cache_url_setting(app.config.get("BOOKING_CACHE_URL") or "")
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
 
@@ -77,6 +78,25 @@ def completion_share_setting(value) -> float:
             f"BOOKING_COMPLETION_SHARE={value!r} is not a share of a seminar's sessions: use a number above 0 "
             "and at most 1, e.g. 1 (every session) or 0.75 (three of four).")
     return share
+
+
+def cache_url_setting(value: str) -> str:
+    """BOOKING_CACHE_URL: empty, Redis (redis://, rediss://, unix://) or a file of this machine
+    (file:///absolute/path, in a folder that exists), checked when the app is created: a typo would
+    otherwise show as a warning on every request."""
+    value = value.strip()
+    if not value or value.startswith(("redis://", "rediss://", "unix://")):
+        return value
+    if value.startswith("file://"):
+        path = Path(value[len("file://"):])
+        if path.is_absolute() and path.parent.is_dir() and not path.is_dir():
+            return value
+        raise SettingMissing(
+            f"BOOKING_CACHE_URL={value!r}: a file:/// address must name a file (existing or not) in a folder "
+            "that exists, with its absolute path, e.g. file:///run/booking/data-version.")
+    raise SettingMissing(
+        f"BOOKING_CACHE_URL={value!r} is neither Redis (redis://host:6379/0) nor a file of this machine "
+        "(file:///run/booking/data-version); leave it empty to read the data version from the database.")
 
 
 def register_logging(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Public pages that skip the database: kept per data version, never stale, never another visitor's.
 
-A kept page costs one query (the data version) or none (with Redis); every change a page shows
+A kept page costs one query (the data version) or none (with Redis or the file of
+BOOKING_CACHE_URL: tests/test_performance_version_file.py for the file); every change a page shows
 raises the version in its own transaction, so the next request renders afresh. The same across
 gunicorn workers: tests/test_performance_workers.py.
 """
@@ -271,21 +272,27 @@ def test_a_change_left_to_the_commit_and_one_in_a_released_savepoint_raise_the_v
         assert db.session.get(Seminar, seminar["id"]).title == "Vereinsrecht kompakt"
 
 
-@pytest.fixture
-def redis_app(app):
-    """The app with BOOKING_CACHE_URL: the data version mirrored in Redis (a key prefix of its own)."""
-    app.config["BOOKING_CACHE_URL"] = "redis://127.0.0.1:6379/0"
-    app.config["RATELIMIT_KEY_PREFIX"] = f"test-{secrets.token_hex(6)}"
+@pytest.fixture(params=["redis", "file"])
+def mirrored_app(request, app, tmp_path):
+    """The app with BOOKING_CACHE_URL: the data version mirrored in Redis (a key prefix of its own)
+    or in a file of this machine (a folder of its own)."""
+    if request.param == "redis":
+        app.config["BOOKING_CACHE_URL"] = "redis://127.0.0.1:6379/0"
+        app.config["RATELIMIT_KEY_PREFIX"] = f"test-{secrets.token_hex(6)}"
+    else:
+        app.config["BOOKING_CACHE_URL"] = f"file://{tmp_path / 'data-version'}"
     yield app
-    with app.app_context():
-        client = data_version.redis_client()
-        client.delete(data_version.redis_key())
-        client.close()
-        data_version._clients.clear()
+    if request.param == "redis":
+        with app.app_context():
+            client = data_version.redis_client()
+            client.delete(data_version.redis_key())
+            client.close()
+    data_version._clients.clear()
+    data_version._file_mirrors.clear()
 
 
-def test_with_redis_a_kept_page_costs_no_query_and_a_change_shows_on_the_next_request(redis_app, seminar):
-    app = redis_app
+def test_with_a_mirror_a_kept_page_costs_no_query_and_a_change_shows_on_the_next_request(mirrored_app, seminar):
+    app = mirrored_app
     visitor = app.test_client()
     page = f"/seminars/{seminar['slug']}"
     text(visitor, page)
@@ -295,8 +302,7 @@ def test_with_redis_a_kept_page_costs_no_query_and_a_change_shows_on_the_next_re
 
     register(app, seminar["slug"], "leyla@example.net")
     with app.app_context():
-        stored = int(data_version.redis_client().get(data_version.redis_key()))
-        assert stored == data_version.database_version()
+        assert data_version.mirror().get() == data_version.database_version()
     assert availability(text(visitor, page)) == ["1 place left"]
 
 
@@ -356,14 +362,14 @@ def test_a_registration_request_renders_no_email_and_commits_once(app, seminar):
         assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) >= 1  # recorded, to be rendered later
 
 
-def test_redis_hears_of_a_version_only_once_it_is_committed(redis_app, seminar):
-    app = redis_app
+def test_the_mirror_hears_of_a_version_only_once_it_is_committed(mirrored_app, seminar):
+    app = mirrored_app
     with app.app_context():
         committed = data_version.database_version()
-        client = data_version.redis_client()
+        store = data_version.mirror()
         with db.session.begin_nested():  # a savepoint released is no commit
             db.session.get(Seminar, seminar["id"]).capacity = 9
-        stored = client.get(data_version.redis_key())
-        assert stored is None or int(stored) <= committed
+        stored = store.get()
+        assert stored is None or stored <= committed
         db.session.commit()
-        assert int(client.get(data_version.redis_key())) == data_version.database_version() == committed + 1
+        assert store.get() == data_version.database_version() == committed + 1

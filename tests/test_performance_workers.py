@@ -3,7 +3,8 @@ two mail worker processes (README "Production: several app servers and mail work
 
 Each worker keeps its own copy of a public page; a change made through one worker, or by another
 process entirely, shows on the next request to either, because both read the data version from
-the database (file SQLite here, or the PostgreSQL test database with TEST_DATABASE_URL). The
+the database (file SQLite here, or the PostgreSQL test database with TEST_DATABASE_URL), or from
+the file of BOOKING_CACHE_URL=file:///... that every process of the machine writes after a commit. The
 access log names the process that answered, so the test knows both workers were asked.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
 
+from booking.caching import version as data_version
 from booking.extensions import db
 from booking.mail.models import MessageStatus, OutboxMessage
 from booking.seminars import scheduling
@@ -44,6 +46,7 @@ def environment(app, **extra) -> dict:
         "BOOKING_CONFIG": "production", "SECRET_KEY": app.secret_key,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SESSION_COOKIE_SECURE": "false",
         "RATELIMIT_ENABLED": "false", "BOOKING_MAIL_LOG": "", "MAIL_SERVER": "",
+        "BOOKING_CACHE_URL": app.config.get("BOOKING_CACHE_URL") or "",
     } | extra
 
 
@@ -88,6 +91,18 @@ def gunicorn(app, tmp_path):
     server.stop()
 
 
+@pytest.fixture(params=["database", "file"])
+def sharing(request, app, tmp_path):
+    """gunicorn whose workers read the data version from the database, or from the file of
+    BOOKING_CACHE_URL that this process (another process of the machine) writes too."""
+    if request.param == "file":
+        app.config["BOOKING_CACHE_URL"] = f"file://{tmp_path / 'data-version'}"
+    server = Gunicorn(app, tmp_path)
+    yield server
+    server.stop()
+    data_version._file_mirrors.clear()
+
+
 def visitor(language: str = "en"):
     """A browser of its own (cookies kept), asking for `language` as the test client does."""
     opener = build_opener(HTTPCookieProcessor(CookieJar()))
@@ -129,7 +144,8 @@ def register(server: Gunicorn, slug: str, email: str) -> None:
     assert "Thank you! Your registration" in page
 
 
-def test_a_change_through_one_worker_or_another_process_shows_on_the_next_request_to_both(app, gunicorn):
+def test_a_change_through_one_worker_or_another_process_shows_on_the_next_request_to_both(app, sharing):
+    gunicorn = sharing
     with app.app_context():
         seminar_id = make_seminar(capacity=3, slug="vereinsrecht", title="Vereinsrecht").id
         db.session.commit()

@@ -30,16 +30,25 @@ Savepoints: a savepoint rolled back leaves the note in place, so the transaction
 version at its commit (at worst once for nothing: the number only has to rise). A transaction
 rolled back raises nothing.
 
-With BOOKING_CACHE_URL (redis://...) the committed version is mirrored in Redis after every commit
-that raised it, and requests read it there instead of from the database; the key expires after
-MIRROR_SECONDS, so a mirror write lost to a Redis hiccup is corrected from the database soon after.
-Redis unreachable: requests read the database, as without it.
+With BOOKING_CACHE_URL the committed version is mirrored after every commit that raised it, and
+requests read it there instead of from the database: in Redis (redis://..., for several app
+servers) or in a memory-mapped file (file:///..., every process of one machine: the gunicorn
+workers, the mail worker, flask commands). Either way the number is written only after the COMMIT
+(before the request that made the change answers, so a request that follows that answer finds it),
+only upwards (two commits may publish out of order), and it expires MIRROR_SECONDS after it was
+written: a mirror write lost (a process killed between its COMMIT and the write, a change made with
+psql, a database restored from a backup) is put right from the database within that time. A
+mirror unreachable: requests read the database, as without it.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import mmap
 import os
+import struct
 import threading
+import time
 from itertools import chain
 
 from flask import Flask, current_app, has_app_context, request
@@ -70,19 +79,20 @@ SHOWN: dict[type, frozenset[str] | None] = {
 }
 
 CHANGED = "booking_data_version_changed"  # session.info: shown data changed in the transaction under way
-PUBLISH = "booking_data_version_publish"  # session.info: the committed number, to mirror in Redis after the commit
+PUBLISH = "booking_data_version_publish"  # session.info: the committed number, to mirror after the commit
 REDIS_KEY = "data-version"  # after the app's Redis key prefix (RATELIMIT_KEY_PREFIX, "booking")
 REQUEST_KEY = "booking.data_version"
 MIRROR_SECONDS = 10
 
-# Redis: set the key only to a higher number (two commits may publish out of order).
+# Redis: set the key only to a higher number (two commits may publish out of order). A lower one
+# leaves the key and its expiry alone: should the database ever go back to lower numbers (restored
+# from a backup), the key expires and is put right from the database.
 _SET_IF_HIGHER = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if tonumber(ARGV[1]) > current then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   return 1
 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 0
 """
 
@@ -148,7 +158,7 @@ def _after_commit(session):
         return
     session.info.pop(CHANGED, None)
     value = session.info.pop(PUBLISH, None)
-    if value is not None and redis_configured():
+    if value is not None and mirror_configured():
         _publish(int(value))
 
 
@@ -158,16 +168,16 @@ def _after_transaction_end(session, transaction):
         session.info.pop(PUBLISH, None)
 
 
-# --- reading, and the Redis mirror ----------------------------------------------------------------
+# --- reading, and the mirrors ----------------------------------------------------------------------
 
 _clients: dict[str, object] = {}
 
 
 def redis_client(config=None):
-    """The Redis client for BOOKING_CACHE_URL, or None without it (`config`: the app's, by default
+    """The Redis client for a redis:// BOOKING_CACHE_URL, or None (`config`: the app's, by default
     the current app's; the fast lane runs outside any app context)."""
     url = (config if config is not None else current_app.config).get("BOOKING_CACHE_URL") or ""
-    if not url:
+    if not url or url.startswith("file:"):
         return None
     client = _clients.get(url)
     if client is None:
@@ -181,23 +191,137 @@ def redis_key(config=None) -> str:
     return f"{(config if config is not None else current_app.config)['RATELIMIT_KEY_PREFIX']}:{REDIS_KEY}"
 
 
-def _mirror(client, value: int, config=None) -> None:
-    client.eval(_SET_IF_HIGHER, 1, redis_key(config), value, MIRROR_SECONDS)
+class RedisMirror:
+    """The version in Redis, under `<RATELIMIT_KEY_PREFIX>:data-version`: for several app servers."""
+
+    unreachable = "Redis unreachable"
+
+    def __init__(self, config):
+        self.client, self.key = redis_client(config), redis_key(config)
+
+    def get(self) -> int | None:
+        stored = self.client.get(self.key)
+        return int(stored) if stored is not None else None
+
+    def set_if_higher(self, value: int) -> None:
+        self.client.eval(_SET_IF_HIGHER, 1, self.key, value, MIRROR_SECONDS)
 
 
-def redis_configured() -> bool:
+# the file: the version and until when it holds (time.time()), little-endian
+_FILE_LAYOUT = struct.Struct("<qd")
+
+
+class FileMirror:
+    """The version in a small file that every process of this machine maps into its memory.
+
+    A read is a shared lock on the file (flock), 16 bytes read from the mapping and the lock
+    released: a few microseconds, against a round trip to the database server. A write takes the
+    exclusive lock and stores the number if it is higher than the one stored, or if that one has
+    expired (a database restored from a backup goes back to lower numbers). Each process opens the
+    file itself (a process forked after opening it opens it anew: flock locks belong to an open
+    file, which a fork shares); threads of one process take turns (the lock is the process's).
+    The file is created (mode 0600) when missing; its folder must exist (checked at start-up).
+    """
+
+    unreachable = "data version file unusable"
+
+    def __init__(self, path: str):
+        self.path = path
+        self._pid = None
+        self._fd = None
+        self._map = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> None:
+        if self._pid == os.getpid():
+            return
+        if self._pid is not None:  # forked: this process's copies of the parent's file and lock
+            self._lock = threading.Lock()
+            self._close()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fd).st_size < _FILE_LAYOUT.size:
+                    os.ftruncate(fd, _FILE_LAYOUT.size)  # zeros: version 0, expired long ago
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            self._map = mmap.mmap(fd, _FILE_LAYOUT.size)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._pid = fd, os.getpid()
+
+    def _close(self) -> None:
+        if self._map is not None:
+            try:
+                self._map.close()
+            except (OSError, ValueError):
+                pass
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._map = self._fd = None
+
+    def get(self) -> int | None:
+        with self._lock:
+            self._ensure()
+            fcntl.flock(self._fd, fcntl.LOCK_SH)
+            try:
+                value, until = _FILE_LAYOUT.unpack_from(self._map, 0)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return value if until >= time.time() else None
+
+    def set_if_higher(self, value: int) -> None:
+        with self._lock:
+            self._ensure()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                stored, until = _FILE_LAYOUT.unpack_from(self._map, 0)
+                now = time.time()
+                if value > stored or until < now:
+                    _FILE_LAYOUT.pack_into(self._map, 0, value, now + MIRROR_SECONDS)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_file_mirrors: dict[str, FileMirror] = {}
+
+
+def file_path(url: str) -> str | None:
+    """The path of a file:/// BOOKING_CACHE_URL (None for any other)."""
+    return url[len("file://"):] if url.startswith("file://") else None
+
+
+def mirror(config=None) -> RedisMirror | FileMirror | None:
+    """Where BOOKING_CACHE_URL mirrors the version, or None without it."""
+    config = config if config is not None else current_app.config
+    url = config.get("BOOKING_CACHE_URL") or ""
+    if not url:
+        return None
+    path = file_path(url)
+    if path is None:
+        return RedisMirror(config)
+    kept = _file_mirrors.get(path)
+    if kept is None:
+        kept = _file_mirrors[path] = FileMirror(path)
+    return kept
+
+
+def mirror_configured() -> bool:
     return has_app_context() and bool(current_app.config.get("BOOKING_CACHE_URL"))
 
 
 def _publish(value: int) -> None:
-    """After a commit that raised the version: put the committed number into Redis."""
-    client = redis_client()
-    if client is None:
-        return
+    """After a commit that raised the version: put the committed number into the mirror."""
+    store = mirror()
     try:
-        _mirror(client, value)
-    except Exception as exc:  # redis.RedisError, OSError: the key expires, and requests read the database
-        log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
+        store.set_if_higher(value)
+    except Exception as exc:  # redis.RedisError, OSError: it expires, and requests read the database
+        log.warning("data version %s not mirrored (%s: %s)", value, store.unreachable, type(exc).__name__)
 
 
 _VERSION_QUERY = select(DataVersion.version).where(DataVersion.id == 1)
@@ -293,26 +417,25 @@ def database_version(app: Flask | None = None, *, through_session: bool = True) 
 
 
 def read_version(app: Flask, environ: dict, *, through_session: bool = True) -> int:
-    """The data version for this request: read once (from Redis when configured, else the database)
-    and kept in the WSGI environ, where the fast lane and the Flask view find it alike."""
+    """The data version for this request: read once (from the mirror when configured, else the
+    database) and kept in the WSGI environ, where the fast lane and the Flask view find it alike."""
     if REQUEST_KEY in environ:
         return environ[REQUEST_KEY]
     value = None
-    client = redis_client(app.config)
-    if client is not None:
+    store = mirror(app.config)
+    if store is not None:
         try:
-            stored = client.get(redis_key(app.config))
-            value = int(stored) if stored is not None else None
+            value = store.get()
         except Exception as exc:
-            log.warning("Redis unreachable (%s): the data version is read from the database", type(exc).__name__)
-            client = None
+            log.warning("%s (%s): the data version is read from the database", store.unreachable, type(exc).__name__)
+            store = None
     if value is None:
         value = database_version(app, through_session=through_session)
-        if client is not None:
+        if store is not None:
             try:
-                _mirror(client, value, app.config)
+                store.set_if_higher(value)
             except Exception as exc:
-                log.warning("data version %s not mirrored to Redis (%s)", value, type(exc).__name__)
+                log.warning("data version %s not mirrored (%s: %s)", value, store.unreachable, type(exc).__name__)
     environ[REQUEST_KEY] = value
     return value
 

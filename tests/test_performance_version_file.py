@@ -1,0 +1,120 @@
+"""BOOKING_CACHE_URL=file:///...: the data version shared through a memory-mapped file by every
+process of one machine (booking/caching/version.py, FileMirror).
+
+The page-level behaviour (a kept page costs no query, a change shows on the next request, the
+number is written only after the COMMIT) is tested for Redis and the file alike in
+tests/test_performance_page_cache.py; several gunicorn workers and another process in
+tests/test_performance_workers.py. Here: the file itself, and the setting.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+
+import pytest
+
+from booking import SettingMissing, create_app
+from booking.caching import version as data_version
+from booking.caching.version import MIRROR_SECONDS, FileMirror
+
+from tests.test_accounts_cli import run_flask
+from tests.test_performance_page_cache import availability, register, seminar, text  # noqa: F401  (seminar: a fixture)
+
+
+@pytest.fixture
+def path(tmp_path):
+    yield str(tmp_path / "data-version")
+    data_version._file_mirrors.clear()
+
+
+def test_a_new_file_holds_no_version_until_one_is_written(path):
+    mirror = FileMirror(path)
+    assert mirror.get() is None  # created with zeros: expired long ago, so requests read the database
+    mirror.set_if_higher(7)
+    assert mirror.get() == 7
+    assert FileMirror(path).get() == 7  # another process's view of the same file
+
+
+def test_the_number_only_rises_while_it_is_valid(path, monkeypatch):
+    mirror = FileMirror(path)
+    mirror.set_if_higher(41)
+    mirror.set_if_higher(40)  # a commit that published late: its number is older
+    assert mirror.get() == 41
+    mirror.set_if_higher(42)
+    assert mirror.get() == 42
+
+    # a database restored from a backup starts again lower: once the number expires, the next
+    # number read from the database replaces it
+    later = data_version.time.time() + MIRROR_SECONDS + 1
+    monkeypatch.setattr(data_version.time, "time", lambda: later)
+    assert mirror.get() is None
+    mirror.set_if_higher(3)
+    assert mirror.get() == 3
+
+
+def _raise_in_child(path: str, values: list[int], results) -> None:
+    mirror = FileMirror(path)
+    for value in values:
+        mirror.set_if_higher(value)
+    results.put(mirror.get())
+
+
+def test_processes_writing_at_once_leave_the_highest_number(path):
+    parent = FileMirror(path)
+    parent.set_if_higher(1)  # opened before the fork: each child must open the file anew
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    children = [context.Process(target=_raise_in_child, args=(path, list(range(start, 3000, 4)), results))
+                for start in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    seen = [results.get(timeout=10) for _ in children]
+    assert max(seen) == 2999
+    assert parent.get() == 2999
+
+
+@pytest.mark.parametrize("url", [
+    "file://relative/data-version",
+    "file:///no/such/folder/data-version",
+    "file:///tmp",  # a folder, not a file
+    "memcached://127.0.0.1:11211",
+    "/run/booking/data-version",
+])
+def test_a_cache_url_that_cannot_work_stops_the_app_from_being_created(url):
+    with pytest.raises(SettingMissing) as refused:
+        create_app({"BOOKING_CACHE_URL": url})
+    assert f"BOOKING_CACHE_URL={url!r}" in str(refused.value)
+
+
+def test_a_file_in_a_folder_that_exists_and_redis_are_accepted(tmp_path):
+    for url in (f"file://{tmp_path / 'data-version'}", "redis://127.0.0.1:6379/0", "", "  "):
+        assert create_app({"BOOKING_CACHE_URL": url}).config["BOOKING_CACHE_URL"] == url.strip()
+
+
+def test_from_the_environment_a_wrong_cache_url_is_one_clear_line(tmp_path):
+    result = run_flask("booking", "sessions", env={
+        "BOOKING_CONFIG": "development", "BOOKING_CACHE_URL": "file:///no/such/folder/v",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: BOOKING_CACHE_URL='file:///no/such/folder/v': "), lines
+
+
+def test_a_file_gone_while_running_leaves_pages_fresh_from_the_database(app, seminar, tmp_path, caplog):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    app.config["BOOKING_CACHE_URL"] = f"file://{folder / 'data-version'}"
+    try:
+        shutil.rmtree(folder)  # removed after the start (a tmpfs cleaned): the file cannot be made
+        visitor = app.test_client()
+        page = f"/seminars/{seminar['slug']}"
+        assert availability(text(visitor, page)) == ["2 places left"]
+        register(app, seminar["slug"], "leyla@example.net")
+        assert availability(text(visitor, page)) == ["1 place left"]
+        assert "data version file unusable (FileNotFoundError)" in caplog.text
+    finally:
+        data_version._file_mirrors.clear()
