@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, func
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..formatting import to_local
@@ -48,13 +48,14 @@ def all_topics() -> list[Topic]:
 
 
 def published_seminar_by_slug(slug: str) -> Seminar | None:
-    """A seminar the public may see: published, or cancelled (so old links explain what happened)."""
-    return db.session.scalar(
+    """A seminar the public may see: published, or cancelled (so old links explain what happened);
+    with its sessions, in the same statement (a registration request reads it before the lock)."""
+    return db.session.scalars(
         db.select(Seminar)
         .where(Seminar.slug == slug,
                Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)))
-        .options(selectinload(Seminar.sessions))
-    )
+        .options(joinedload(Seminar.sessions))
+    ).unique().one_or_none()
 
 
 # Beside the statuses in registration_counts: the waitlisted registrations holding a place with an
