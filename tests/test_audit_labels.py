@@ -1,6 +1,6 @@
 """Every action the code records in the audit log has a translatable label, so the history pages
 never show a raw "registration.offer_accepted". The actions are read from the source itself
-(every `audit.record(...)` call), so a new action without a label fails here."""
+(every `audit.record(...)` and `audit.entry_row(...)` call), so a new action without a label fails here."""
 from __future__ import annotations
 
 import ast
@@ -37,7 +37,7 @@ def _actions_of(expression: ast.expr, constants: dict[str, str], where: str) -> 
 
 
 def recorded_actions() -> dict[str, str]:
-    """{action: "file:line"} for every `audit.record(...)` call under booking/."""
+    """{action: "file:line"} for every `audit.record(...)` and `audit.entry_row(...)` call under booking/."""
     actions = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -46,11 +46,12 @@ def recorded_actions() -> dict[str, str]:
             where = f"{path.relative_to(PACKAGE.parent)}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("audit"):
                 # a bare `record(...)` would escape the walk below
-                assert "record" not in {alias.name for alias in node.names}, \
-                    f"{where}: call audit.record(...), not an imported record()"
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
+                assert not {"record", "entry_row"} & {alias.name for alias in node.names}, \
+                    f"{where}: call audit.record(...) or audit.entry_row(...), not an imported one"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("record", "entry_row")
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "audit"):
-                assert node.args, f"{where}: audit.record() without an action"
+                assert node.args, f"{where}: audit.{node.func.attr}() without an action"
                 for action in _actions_of(node.args[0], constants, where):
                     actions.setdefault(action, where)
     return actions

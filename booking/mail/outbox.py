@@ -63,15 +63,12 @@ def dedupe_key(kind: MessageKind, registration: Registration, session: Session |
 
 def record(kind: MessageKind, registration: Registration, session: Session | None = None, *,
            revision: int = 0, facts: dict | None = None, extra_key: str = "",
-           not_before: datetime | None = None, new_registration: bool = False) -> OutboxMessage:
-    """`new_registration`: the registration was created in this transaction, so no message about it
-    can exist yet, here or in another transaction (the dedupe key holds its id): the row is only
-    added, and goes to the database with the next flush, in one INSERT with the others."""
+           not_before: datetime | None = None) -> OutboxMessage:
+    """The message, added to the outbox unless one with its dedupe key is there already (then that one)."""
     key = dedupe_key(kind, registration, session, revision, extra_key)
-    if not new_registration:
-        existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
-        if existing is not None:
-            return existing
+    existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    if existing is not None:
+        return existing
     message = OutboxMessage(
         dedupe_key=key,
         kind=kind,
@@ -82,9 +79,6 @@ def record(kind: MessageKind, registration: Registration, session: Session | Non
         facts=facts or {},
         next_attempt_at=not_before or utcnow(),
     )
-    if new_registration:
-        db.session.add(message)
-        return message
     return _add(message)
 
 
@@ -253,30 +247,49 @@ def _upcoming_sessions(seminar: Seminar, now: datetime) -> list[Session]:
     return [s for s in seminar.scheduled_sessions if s.ends_at > now]
 
 
-def registration_confirmed(registration: Registration, *, promoted: bool = False,
-                           now: datetime | None = None, new: bool = False) -> None:
-    """A place: the confirmation email and one calendar invitation per session still to come.
-
-    A member without an address: nothing at registration (the contact's overview says it all),
-    the promotion email to the contact once a place comes from the waiting list; no invitations.
-    `new`: the registration was created in this transaction (see record's `new_registration`).
-    """
-    now = now or utcnow()
+def _placed(registration: Registration, *, promoted: bool, now: datetime) -> list[tuple]:
+    """What a place brings, as (kind, session, revision, facts): the confirmation (the promotion
+    email when it came from the waiting list) and one calendar invitation per session still to come.
+    A member without an address: the promotion email to the contact only (at registration the
+    contact's overview says it all); no invitations."""
     if through_contact(registration):
-        if promoted:
-            record(MessageKind.PROMOTION, registration)
-        return
-    record(MessageKind.PROMOTION if promoted else MessageKind.CONFIRMATION, registration, new_registration=new)
-    for session in _upcoming_sessions(registration.seminar, now):
-        record(MessageKind.INVITATION, registration, session, revision=session.revision,
-               facts={"sequence": session.revision}, new_registration=new)
+        return [(MessageKind.PROMOTION, None, 0, None)] if promoted else []
+    return [(MessageKind.PROMOTION if promoted else MessageKind.CONFIRMATION, None, 0, None)] + [
+        (MessageKind.INVITATION, session, session.revision, {"sequence": session.revision})
+        for session in _upcoming_sessions(registration.seminar, now)]
 
 
-def registration_waitlisted(registration: Registration, *, new: bool = False) -> None:
+def registration_confirmed(registration: Registration, *, promoted: bool = False,
+                           now: datetime | None = None) -> None:
+    """A place: the messages of `_placed`, each recorded once."""
+    for kind, session, revision, facts in _placed(registration, promoted=promoted, now=now or utcnow()):
+        record(kind, registration, session, revision=revision, facts=facts)
+
+
+def registration_waitlisted(registration: Registration) -> None:
     """The waiting-list email; for a member without an address, the contact's overview says it."""
     if through_contact(registration):
         return
-    record(MessageKind.WAITLISTED, registration, new_registration=new)
+    record(MessageKind.WAITLISTED, registration)
+
+
+def new_registration_rows(registration: Registration, *, now: datetime) -> list[dict]:
+    """The messages of a registration made in this transaction, as rows for `insert_new_rows`: what
+    registration_confirmed or registration_waitlisted records. No message about it can exist yet,
+    here or in another transaction (the dedupe key holds its id), so nothing is looked up."""
+    if registration.status == RegistrationStatus.CONFIRMED:
+        messages = _placed(registration, promoted=False, now=now)
+    else:
+        messages = [] if through_contact(registration) else [(MessageKind.WAITLISTED, None, 0, None)]
+    return [pending_row(kind, registration, session, revision=revision, facts=facts)
+            for kind, session, revision, facts in messages]
+
+
+def insert_new_rows(rows: list[dict]) -> None:
+    """Rows of `new_registration_rows` (of one or several registrations) in one INSERT: no ORM
+    object per message, nothing read back (a registration request records 2-5 messages a person)."""
+    if rows:
+        db.session.execute(sa.insert(OutboxMessage.__table__), rows)
 
 
 def place_offered(registration: Registration) -> OutboxMessage:

@@ -438,14 +438,16 @@ def _register(
         outcome.registrations.append(registration)
 
     registrations = outcome.registered
+    messages, entries = [], []
     for registration in registrations:
-        if registration.status == RegistrationStatus.CONFIRMED:
-            outbox.registration_confirmed(registration, now=now, new=True)
-        else:
-            outbox.registration_waitlisted(registration, new=True)
+        messages += outbox.new_registration_rows(registration, now=now)
+        entries.append(audit.entry_row("registration.created", registration=registration,
+                                       status=str(registration.status),
+                                       by_contact=registered_by.id if registered_by is not None else None))
         log.info("registration %s for %s: %s", registration.public_id, seminar.slug, registration.status)
-        audit.record("registration.created", registration=registration, status=str(registration.status),
-                     by_contact=registered_by.id if registered_by is not None else None)
+    # under the seminar's lock: one INSERT for all their messages, one for all their audit entries
+    outbox.insert_new_rows(messages)
+    audit.record_rows(entries)
     if registered_by is not None and registrations:
         outbox.group_registered(registered_by, registrations,
                                 links_sent=[f"{a.first_name.strip()} {a.last_name.strip()}" for a in outcome.links_sent])
