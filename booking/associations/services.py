@@ -5,10 +5,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from itertools import groupby
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row
+from sqlalchemy import Row, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -44,9 +45,13 @@ def accepted_association_choices() -> list[AssociationChoiceRow]:
     Every public form is built with it (also to validate a POST): two columns, not 150 whole
     objects for the session to track.
     """
-    return list(db.session.execute(
-        db.select(Association.id, Association.name).where(Association.status == AssociationStatus.ACCEPTED)
-        .order_by(Association.name_key)))
+    return list(db.session.execute(_accepted_choices()))
+
+
+@cache
+def _accepted_choices():
+    return (db.select(Association.id, Association.name).where(Association.status == AssociationStatus.ACCEPTED)
+            .order_by(Association.name_key))
 
 
 def get_accepted_association(association_id: int) -> Association | None:
@@ -59,9 +64,13 @@ def get_association(association_id: int) -> Association | None:
 
 
 def find_association_by_name(name: str) -> Association | None:
-    return db.session.scalar(
-        db.select(Association).where(Association.name_key == association_name_key(name))
-    )
+    return db.session.scalar(_by_name_key(), {"name_key": association_name_key(name)})
+
+
+@cache
+def _by_name_key():
+    """find_association_by_name's statement, built once (a registration request runs it)."""
+    return db.select(Association).where(Association.name_key == bindparam("name_key"))
 
 
 def find_or_create_association(

@@ -115,10 +115,11 @@ def _note_change(session: OrmSession) -> None:
 
 def bump(session: OrmSession) -> int:
     """Raise the version in the session's transaction and return the new number (at its commit, see above)."""
-    table = DataVersion.__table__
-    return session.connection().execute(
-        update(table).where(table.c.id == 1).values(version=table.c.version + 1).returning(table.c.version)
-    ).scalar_one()
+    return session.connection().execute(_BUMP).scalar_one()
+
+
+_BUMP = (update(DataVersion.__table__).where(DataVersion.__table__.c.id == 1)
+         .values(version=DataVersion.__table__.c.version + 1).returning(DataVersion.__table__.c.version))
 
 
 def _before_flush(session, flush_context, instances):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from functools import cache
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import and_, bindparam, case, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -92,27 +93,34 @@ def lock_seminar(seminar: Seminar) -> Seminar:
     reads the other rows as they were when it began, before the transaction it waited for
     committed; the next statement sees that commit (READ COMMITTED). The seminar and its sessions
     are then read in one statement (joined), and the counts in one more (places_taken_and_registered).
+    The statements are built once (_lock_statements): what runs under the lock is kept short.
     """
+    lock, reload, take_write_lock = _lock_statements()
+    parameters = {"seminar_id": seminar.id}
     if is_sqlite():
         if not in_write_transaction():
             # SQLite: a transaction begun as a reading one takes the single write lock with its
             # first write. Should another writer have come in between, SQLite refuses with
             # "database is locked" rather than let us decide on stale counts. (A writing request
             # began with BEGIN IMMEDIATE and holds it already.)
-            db.session.execute(
-                db.update(Seminar).where(Seminar.id == seminar.id).values(id=Seminar.id)
-                .execution_options(synchronize_session=False)
-            )
+            db.session.execute(take_write_lock, parameters)
     else:
-        seminars = Seminar.__table__
-        db.session.connection().execute(
-            db.select(seminars.c.id).where(seminars.c.id == seminar.id).with_for_update())
-    return db.session.scalars(
-        db.select(Seminar)
-        .where(Seminar.id == seminar.id)
-        .options(joinedload(Seminar.sessions))
-        .execution_options(populate_existing=True)
-    ).unique().one()
+        db.session.connection().execute(lock, parameters)
+    return db.session.scalars(reload, parameters).unique().one()
+
+
+@cache
+def _lock_statements():
+    """lock_seminar's statements (the lock, the reload, SQLite's write lock), built on first use."""
+    seminars = Seminar.__table__
+    seminar_id = bindparam("seminar_id")
+    return (
+        db.select(seminars.c.id).where(seminars.c.id == seminar_id).with_for_update(),
+        db.select(Seminar).where(Seminar.id == seminar_id).options(joinedload(Seminar.sessions))
+        .execution_options(populate_existing=True),
+        db.update(Seminar).where(Seminar.id == seminar_id).values(id=Seminar.id)
+        .execution_options(synchronize_session=False),
+    )
 
 
 # --- counts ------------------------------------------------------------------------------------
@@ -155,17 +163,24 @@ def places_taken_and_registered(seminar: Seminar, association: Association | Non
     when there is one address (a person alone, the usual case); a group with one of its addresses
     registered already asks active_email_keys which."""
     keys = {email_key(email) for email in emails if email}
-    in_seminar = Registration.seminar_id == seminar.id
-    columns = [func.count(Registration.id).filter(holds_place()),
-               (func.count(Registration.id).filter(holds_place(), Registration.association_id == association.id)
-                if association is not None else literal(0)),
-               (func.count(Registration.id).filter(Registration.email_key.in_(keys),
-                                                   Registration.status.in_(ACTIVE_STATUSES))
-                if keys else literal(0))]
-    taken, by_association, registered = db.session.execute(db.select(*columns).where(in_seminar)).one()
+    taken, by_association, registered = db.session.execute(_places_statement(), {
+        "seminar_id": seminar.id, "association_id": association.id if association is not None else None,
+        "keys": sorted(keys)}).one()
     if not registered:
         return taken or 0, by_association or 0, set()
     return taken or 0, by_association or 0, keys if len(keys) == 1 else active_email_keys(seminar, emails)
+
+
+@cache
+def _places_statement():
+    """places_taken_and_registered's one query, built once (it runs under the seminar's lock). No
+    association (NULL) and no address (an empty IN) count 0."""
+    return db.select(
+        func.count(Registration.id).filter(holds_place()),
+        func.count(Registration.id).filter(holds_place(), Registration.association_id == bindparam("association_id")),
+        func.count(Registration.id).filter(Registration.email_key.in_(bindparam("keys", expanding=True)),
+                                           Registration.status.in_(ACTIVE_STATUSES)),
+    ).where(Registration.seminar_id == bindparam("seminar_id"))
 
 
 def places_left(seminar: Seminar) -> int:

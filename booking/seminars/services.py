@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date, datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
@@ -50,12 +51,16 @@ def all_topics() -> list[Topic]:
 def published_seminar_by_slug(slug: str) -> Seminar | None:
     """A seminar the public may see: published, or cancelled (so old links explain what happened);
     with its sessions, in the same statement (a registration request reads it before the lock)."""
-    return db.session.scalars(
-        db.select(Seminar)
-        .where(Seminar.slug == slug,
-               Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)))
-        .options(joinedload(Seminar.sessions))
-    ).unique().one_or_none()
+    return db.session.scalars(_published_by_slug(), {"slug": slug}).unique().one_or_none()
+
+
+@cache
+def _published_by_slug():
+    """published_seminar_by_slug's statement, built once (every registration request runs it)."""
+    return (db.select(Seminar)
+            .where(Seminar.slug == bindparam("slug"),
+                   Seminar.status.in_((SeminarStatus.PUBLISHED, SeminarStatus.CANCELLED)))
+            .options(joinedload(Seminar.sessions)))
 
 
 # Beside the statuses in registration_counts: the waitlisted registrations holding a place with an
