@@ -285,7 +285,7 @@ def mirrored_app(request, app, tmp_path):
     if request.param == "redis":
         with app.app_context():
             client = data_version.redis_client()
-            client.delete(data_version.redis_key())
+            client.delete(data_version.redis_key(), f"{data_version.redis_key()}:highest")
             client.close()
     data_version._clients.clear()
     data_version._file_mirrors.clear()
@@ -373,3 +373,22 @@ def test_the_mirror_hears_of_a_version_only_once_it_is_committed(mirrored_app, s
         assert stored is None or stored <= committed
         db.session.commit()
         assert store.get() == data_version.database_version() == committed + 1
+
+
+def test_the_mirror_never_goes_down_and_the_same_number_makes_it_valid_again(mirrored_app):
+    with mirrored_app.app_context():
+        store = data_version.mirror()
+        store.set_if_not_lower(41)
+        store.set_if_not_lower(40)  # a commit that published late
+        assert store.get() == 41
+        store.set_if_not_lower(42)
+        assert store.get() == 42
+        if isinstance(store, data_version.RedisMirror):
+            store.client.delete(store.key)  # as if MIRROR_SECONDS had passed
+        else:
+            data_version._FILE_LAYOUT.pack_into(store._map, 0, 42, 0.0)  # valid until long ago
+        assert store.get() is None  # requests read the database
+        store.set_if_not_lower(3)  # a database restored from a backup: never written
+        assert store.get() is None
+        store.set_if_not_lower(42)  # the number read from the database again
+        assert store.get() == 42

@@ -30,38 +30,45 @@ def path(tmp_path):
 def test_a_new_file_holds_no_version_until_one_is_written(path):
     mirror = FileMirror(path)
     assert mirror.get() is None  # created with zeros: expired long ago, so requests read the database
-    mirror.set_if_higher(7)
+    mirror.set_if_not_lower(7)
     assert mirror.get() == 7
     assert FileMirror(path).get() == 7  # another process's view of the same file
 
 
-def test_the_number_only_rises_while_it_is_valid(path, monkeypatch):
+def test_the_number_never_goes_down_and_holds_for_its_seconds(path, monkeypatch):
     mirror = FileMirror(path)
-    mirror.set_if_higher(41)
-    mirror.set_if_higher(40)  # a commit that published late: its number is older
+    mirror.set_if_not_lower(41)
+    mirror.set_if_not_lower(40)  # a commit that published late: its number is older
     assert mirror.get() == 41
-    mirror.set_if_higher(42)
+    mirror.set_if_not_lower(42)
     assert mirror.get() == 42
 
-    # a database restored from a backup starts again lower: once the number expires, the next
-    # number read from the database replaces it
-    later = data_version.time.time() + MIRROR_SECONDS + 1
-    monkeypatch.setattr(data_version.time, "time", lambda: later)
+    # nothing written for MIRROR_SECONDS: requests read the database, and the same number read
+    # there makes it valid again
+    now = data_version.time.time()
+    monkeypatch.setattr(data_version.time, "time", lambda: now + MIRROR_SECONDS + 1)
     assert mirror.get() is None
-    mirror.set_if_higher(3)
-    assert mirror.get() == 3
+    mirror.set_if_not_lower(42)
+    assert mirror.get() == 42
+
+    # a database restored from a backup starts again lower: once the number has expired, requests
+    # keep reading the database (a lower number is never written, not even then)
+    monkeypatch.setattr(data_version.time, "time", lambda: now + 2 * MIRROR_SECONDS + 2)
+    assert mirror.get() is None
+    mirror.set_if_not_lower(3)
+    assert mirror.get() is None
 
 
 def _raise_in_child(path: str, values: list[int], results) -> None:
     mirror = FileMirror(path)
     for value in values:
-        mirror.set_if_higher(value)
+        mirror.set_if_not_lower(value)
     results.put(mirror.get())
 
 
 def test_processes_writing_at_once_leave_the_highest_number(path):
     parent = FileMirror(path)
-    parent.set_if_higher(1)  # opened before the fork: each child must open the file anew
+    parent.set_if_not_lower(1)  # opened before the fork: each child must open the file anew
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     children = [context.Process(target=_raise_in_child, args=(path, list(range(start, 3000, 4)), results))

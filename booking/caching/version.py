@@ -35,10 +35,12 @@ requests read it there instead of from the database: in Redis (redis://..., for 
 servers) or in a memory-mapped file (file:///..., every process of one machine: the gunicorn
 workers, the mail worker, flask commands). Either way the number is written only after the COMMIT
 (before the request that made the change answers, so a request that follows that answer finds it),
-only upwards (two commits may publish out of order), and it expires MIRROR_SECONDS after it was
-written: a mirror write lost (a process killed between its COMMIT and the write, a change made with
-psql, a database restored from a backup) is put right from the database within that time. A
-mirror unreachable: requests read the database, as without it.
+never downwards (two commits may publish out of order; a process may stall between its COMMIT and
+the write), and it holds for MIRROR_SECONDS after it was last written: a write lost (a process killed
+between its COMMIT and the write, a change made with psql) is put right from the database within
+that time. A mirror unreachable, or holding a number above the database's (a database restored
+from a backup goes back to lower numbers): requests read the database, as without it (delete the
+file or the Redis keys after a restore to use the mirror again at once).
 """
 from __future__ import annotations
 
@@ -84,18 +86,18 @@ REDIS_KEY = "data-version"  # after the app's Redis key prefix (RATELIMIT_KEY_PR
 REQUEST_KEY = "booking.data_version"
 MIRROR_SECONDS = 10
 
-# Redis: set the key only to a higher number (two commits may publish out of order). A lower one
-# leaves the key and its expiry alone: should the database ever go back to lower numbers (restored
-# from a backup), the key expires and is put right from the database.
-_SET_IF_HIGHER = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if tonumber(ARGV[1]) > current then
+# Redis: KEYS[1] holds the number while it is valid (it expires), KEYS[2] the highest number ever
+# written (it does not): a number lower than that is never written (two commits may publish out of
+# order, a process may stall between its COMMIT and the write); an equal one makes it valid again.
+_SET_IF_NOT_LOWER = """
+local highest = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if tonumber(ARGV[1]) >= highest then
+  redis.call('SET', KEYS[2], ARGV[1])
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   return 1
 end
 return 0
 """
-
 
 def _shows(obj, session: OrmSession) -> bool:
     attributes = SHOWN.get(type(obj), False)
@@ -204,8 +206,8 @@ class RedisMirror:
         stored = self.client.get(self.key)
         return int(stored) if stored is not None else None
 
-    def set_if_higher(self, value: int) -> None:
-        self.client.eval(_SET_IF_HIGHER, 1, self.key, value, MIRROR_SECONDS)
+    def set_if_not_lower(self, value: int) -> None:
+        self.client.eval(_SET_IF_NOT_LOWER, 2, self.key, f"{self.key}:highest", value, MIRROR_SECONDS)
 
 
 # the file: the version and until when it holds (time.time()), little-endian
@@ -217,8 +219,8 @@ class FileMirror:
 
     A read is a shared lock on the file (flock), 16 bytes read from the mapping and the lock
     released: a few microseconds, against a round trip to the database server. A write takes the
-    exclusive lock and stores the number if it is higher than the one stored, or if that one has
-    expired (a database restored from a backup goes back to lower numbers). Each process opens the
+    exclusive lock and stores the number, valid for MIRROR_SECONDS, unless a higher one is stored
+    (valid or not: see the module's docstring). Each process opens the
     file itself (a process forked after opening it opens it anew: flock locks belong to an open
     file, which a fork shares); threads of one process take turns (the lock is the process's).
     The file is created (mode 0600) when missing; its folder must exist (checked at start-up).
@@ -276,15 +278,14 @@ class FileMirror:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         return value if until >= time.time() else None
 
-    def set_if_higher(self, value: int) -> None:
+    def set_if_not_lower(self, value: int) -> None:
         with self._lock:
             self._ensure()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
-                stored, until = _FILE_LAYOUT.unpack_from(self._map, 0)
-                now = time.time()
-                if value > stored or until < now:
-                    _FILE_LAYOUT.pack_into(self._map, 0, value, now + MIRROR_SECONDS)
+                stored, _until = _FILE_LAYOUT.unpack_from(self._map, 0)
+                if value >= stored:
+                    _FILE_LAYOUT.pack_into(self._map, 0, value, time.time() + MIRROR_SECONDS)
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
 
@@ -320,7 +321,7 @@ def _publish(value: int) -> None:
     """After a commit that raised the version: put the committed number into the mirror."""
     store = mirror()
     try:
-        store.set_if_higher(value)
+        store.set_if_not_lower(value)
     except Exception as exc:  # redis.RedisError, OSError: it expires, and requests read the database
         log.warning("data version %s not mirrored (%s: %s)", value, store.unreachable, type(exc).__name__)
 
@@ -434,7 +435,7 @@ def read_version(app: Flask, environ: dict, *, through_session: bool = True) -> 
         value = database_version(app, through_session=through_session)
         if store is not None:
             try:
-                store.set_if_higher(value)
+                store.set_if_not_lower(value)
             except Exception as exc:
                 log.warning("data version %s not mirrored (%s: %s)", value, store.unreachable, type(exc).__name__)
     environ[REQUEST_KEY] = value
