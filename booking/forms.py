@@ -6,7 +6,6 @@ import logging
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -15,6 +14,7 @@ from .addresses import EMAIL_INVALID, DeliverableEmail, suggest_address, typo_me
 from .associations.models import Association, association_name_key
 from .associations.services import find_or_create_association, get_accepted_association
 from .inputs import FitsColumn, NotAWebAddress, PersonName, clean_line, parse_id
+from .baseform import BookingForm
 
 __all__ = ["EMAIL_INVALID"]
 
@@ -47,7 +47,7 @@ def email_field(label, required_message=None, *, description=None) -> StringFiel
         Length(max=254, message=MAX_LENGTH), DeliverableEmail()])
 
 
-class ParticipantFacingForm(FlaskForm):
+class ParticipantFacingForm(BookingForm):
     """A form whose CSRF failure is told in words participants understand, beside the form.
 
     It also carries the honeypot: a text field people never see (CSS class `trap`, skipped by Tab,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
@@ -10,9 +9,10 @@ from ..forms import MAX_LENGTH, email_field
 from ..inputs import NotAWebAddress, clean_line
 from .models import ROLE_LABELS, Role
 from .services import password_problem
+from ..baseform import BookingForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BookingForm):
     email = StringField(_l("Email address"), filters=[clean_line],
                         validators=[DataRequired(_l("Please enter your email address.")),
                                     Length(max=254, message=MAX_LENGTH)])
@@ -30,7 +30,7 @@ class NewPasswordFields:
             raise ValidationError(problem)
 
 
-class ChangePasswordForm(NewPasswordFields, FlaskForm):
+class ChangePasswordForm(NewPasswordFields, BookingForm):
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(_l("Please enter your current password.")),
                                                  Length(max=200, message=MAX_LENGTH)])
@@ -42,14 +42,14 @@ class ChangePasswordForm(NewPasswordFields, FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(BookingForm):
     email = StringField(_l("Email address"), filters=[clean_line],
                         validators=[DataRequired(_l("Please enter your email address.")),
                                     Length(max=254, message=MAX_LENGTH)])
     submit = SubmitField(_l("Send me a link"))
 
 
-class SetPasswordForm(NewPasswordFields, FlaskForm):
+class SetPasswordForm(NewPasswordFields, BookingForm):
     """The page an invitation or a reset link opens."""
     new_password = PasswordField(_l("New password"), description=_l("At least 10 characters. A few words make a good one."),
                                  validators=[DataRequired(_l("Please enter a new password."))])
@@ -63,7 +63,7 @@ def _role_choices():
     return [(role.value, ROLE_LABELS[role]) for role in Role]
 
 
-class InviteUserForm(FlaskForm):
+class InviteUserForm(BookingForm):
     display_name = StringField(_l("Name"), filters=[clean_line],
                                description=_l("As the workspace and the audit log show it."),
                                validators=[DataRequired(_l("Please enter a name.")),
@@ -76,11 +76,11 @@ class InviteUserForm(FlaskForm):
     submit = SubmitField(_l("Send invitation"))
 
 
-class RoleForm(FlaskForm):
+class RoleForm(BookingForm):
     role = SelectField(_l("Role"), choices=_role_choices, validate_choice=True)
     submit = SubmitField(_l("Change role"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BookingForm):
     """A button that acts (deactivate, reactivate, send the invitation again): only the CSRF token."""
     submit = SubmitField(_l("Confirm"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
@@ -24,9 +23,10 @@ from ..registrations.models import Registration
 from ..seminars.models import Session
 from . import access
 from .views import bp
+from ..baseform import BookingForm
 
 
-class TickForm(FlaskForm):
+class TickForm(BookingForm):
     # sent by the button pressed: <button name="status" value="present">
     status = SelectField(choices=[SelectChoice(s.value, s.value) for s in AttendanceStatus])
 

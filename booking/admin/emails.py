@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -16,6 +15,7 @@ from ..mail import services
 from ..mail.models import MessageStatus, OutboxMessage
 from .access import coordinator_required
 from .views import bp
+from ..baseform import BookingForm
 
 PER_PAGE = 50
 
@@ -25,7 +25,7 @@ HTML_PART_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data
                     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 
-class EmailFilterForm(FlaskForm):
+class EmailFilterForm(BookingForm):
     """The GET form above the log. An unknown value is ignored (all messages are shown for that
     filter) and the reason is shown beside the filter, as in the public catalogue."""
 
@@ -58,7 +58,7 @@ class EmailFilterForm(FlaskForm):
         return parse_id(self.seminar.data) if self.seminar.data and not self.seminar.errors else None
 
 
-class RetryForm(FlaskForm):
+class RetryForm(BookingForm):
     submit = SubmitField(_l("Send again"))
 
 

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import replace
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FormField,
@@ -39,6 +38,7 @@ from ..languages import interface_language_choices
 from ..registrations.listing import SORTS, RegistrationFilters
 from ..registrations.models import RegistrationStatus
 from ..registrations.services import AUDIENCES, Applicant
+from ..baseform import BookingForm
 
 NEEDS_MAX_LENGTH = 2000
 NOTE_MAX_LENGTH = 2000
@@ -60,7 +60,7 @@ def request_key_field() -> HiddenField:
 
 # --- the list's filters -----------------------------------------------------------------------
 
-class ListFilterForm(FlaskForm):
+class ListFilterForm(BookingForm):
     """Filters and sorting of the registrations list, in the query string. Unknown values are ignored."""
 
     class Meta:
@@ -117,7 +117,7 @@ class PersonRow(ParticipantForm):
         return replace(super().applicant(), phone=self.phone.data or None, needs=self.needs.data or None)
 
 
-class RegisterByHandForm(AssociationChoice, FlaskForm):
+class RegisterByHandForm(AssociationChoice, BookingForm):
     """One person or a group, registered by the office; optionally on behalf of an association contact."""
 
     association_id, new_association = association_choice_fields()
@@ -225,25 +225,25 @@ class RegisterByHandForm(AssociationChoice, FlaskForm):
 
 # --- actions on one registration --------------------------------------------------------------
 
-class CancelByOfficeForm(FlaskForm):
+class CancelByOfficeForm(BookingForm):
     note = TextAreaField(_l("Note to the participant (optional)"), filters=[clean_multiline],
                          description=_l("It is put into the cancellation email as you write it."),
                          validators=[Optional(), Length(max=NOTE_MAX_LENGTH, message=MAX_LENGTH)])
     submit = SubmitField(_l("Cancel this registration"))
 
 
-class PromoteForm(FlaskForm):
+class PromoteForm(BookingForm):
     submit = SubmitField(_l("Give a place"))
 
 
-class ResendForm(FlaskForm):
+class ResendForm(BookingForm):
     key = request_key_field()
     submit = SubmitField(_l("Send the emails again"))
 
 
 # --- writing to participants ------------------------------------------------------------------
 
-class MessageForm(FlaskForm):
+class MessageForm(BookingForm):
     audience = RadioField(_l("To"), choices=[
         SelectChoice("confirmed", _l("Everyone with a place")),
         SelectChoice("waitlisted", _l("Everyone on the waiting list")),

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -36,6 +35,7 @@ from ..inputs import clean_line, clean_multiline, parse_id
 from ..languages import INSTRUCTION_LANGUAGES
 from ..seminars.editing import MAX_DUPLICATE_WEEKS, SeminarDetails, SessionPlan
 from ..seminars.schedule_warnings import PlannedSession
+from ..baseform import BookingForm
 
 MAX_SESSIONS = 60
 NUMBER_MESSAGE = _l("Please enter a whole number.")
@@ -95,7 +95,7 @@ class SessionRowForm(Form):
         )
 
 
-class SeminarForm(FlaskForm):
+class SeminarForm(BookingForm):
     title = StringField(_l("Title"), filters=[clean_line], validators=[
         DataRequired(_l("Please enter a title.")), Length(max=200, message=MAX_LENGTH)])
     topic_id = SelectField(_l("Topic"), validate_choice=False, filters=[clean_line])
@@ -255,13 +255,13 @@ class SeminarForm(FlaskForm):
             self.sessions.append_entry()
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BookingForm):
     reason = TextAreaField(_l("Reason, told to the participants"), filters=[clean_multiline], validators=[
         DataRequired(_l("Please give a reason: participants are told.")), Length(max=1000, message=MAX_LENGTH)])
     submit = SubmitField(_l("Cancel and tell the participants"))
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(BookingForm):
     weeks = WholeNumberField(_l("Weeks later"), default=52, validators=[
         InputRequired(NUMBER_MESSAGE),
         NumberRange(min=1, max=MAX_DUPLICATE_WEEKS,
@@ -269,13 +269,13 @@ class DuplicateForm(FlaskForm):
     submit = SubmitField(_l("Create the copy as a draft"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BookingForm):
     """A button with nothing to fill in (publish, delete): the token is all it needs."""
 
     submit = SubmitField(_l("Yes"))
 
 
-class TopicForm(FlaskForm):
+class TopicForm(BookingForm):
     name = StringField(_l("Name"), filters=[clean_line], validators=[
         DataRequired(_l("Please enter a name.")), Length(max=120, message=MAX_LENGTH)])
     submit = SubmitField(_l("Save"))

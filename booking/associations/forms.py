@@ -7,11 +7,11 @@ and keep what was typed. Rows left completely empty are ignored.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from ..baseform import BookingForm
 from ..forms import (
     MAX_LENGTH,
     PHONE_INVALID,
@@ -196,17 +196,17 @@ class GroupForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
         return [row.applicant() for row in self.filled_rows()]
 
 
-class ContactCancelForm(FlaskForm):
+class ContactCancelForm(BookingForm):
     submit = SubmitField(_l("Yes, cancel this registration"))
 
 
 # --- the office's review (coordinator workspace) --------------------------------------------------
 
-class AssociationAcceptForm(FlaskForm):
+class AssociationAcceptForm(BookingForm):
     submit = SubmitField(_l("Accept into the public list"))
 
 
-class AssociationRenameForm(FlaskForm):
+class AssociationRenameForm(BookingForm):
     name = StringField(_l("Name"), filters=[strip], validators=[
         DataRequired(_l("Please enter the name.")), Length(max=200, message=MAX_LENGTH), NotAWebAddress(),
         FitsColumn(200, association_name_key, _l("This name is too long for our list. Please shorten it."))])
@@ -215,7 +215,7 @@ class AssociationRenameForm(FlaskForm):
     submit = SubmitField(_l("Save name and district"))
 
 
-class AssociationMergeForm(FlaskForm):
+class AssociationMergeForm(BookingForm):
     """Merge the association shown into the one chosen; `into` lists every other association."""
 
     into = SelectField(_l("Merge into"), validate_choice=False, filters=[strip],

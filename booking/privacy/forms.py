@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
+from ..baseform import BookingForm
 
-class DeleteDataForm(FlaskForm):
+
+class DeleteDataForm(BookingForm):
     submit = SubmitField(_l("Yes, delete my registration and my data"))

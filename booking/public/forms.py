@@ -9,11 +9,11 @@ from dataclasses import astuple
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from ..baseform import BookingForm
 from ..formatting import month_name
 from ..forms import (
     MAX_LENGTH,
@@ -41,7 +41,7 @@ MONTH_PATTERN = re.compile(r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])$")
 
 # --- catalogue filters ------------------------------------------------------------------------
 
-class CatalogueFilterForm(FlaskForm):
+class CatalogueFilterForm(BookingForm):
     """The GET form above the catalogue; values live in the query string.
 
     An unknown value is not an error the user must fix: it is ignored (the catalogue then shows
@@ -162,21 +162,21 @@ class LostLinkForm(ParticipantFacingForm):
     submit = SubmitField(_l("Send me my links"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(BookingForm):
     submit = SubmitField(_l("Yes, cancel my registration"))
 
 
-class ReleasePlaceForm(FlaskForm):
+class ReleasePlaceForm(BookingForm):
     """The reminder's "release my place": the cancellation, under the reminder's words."""
 
     submit = SubmitField(_l("Yes, release my place"))
 
 
-class ComingForm(FlaskForm):
+class ComingForm(BookingForm):
     submit = SubmitField(_l("Yes, I am coming"))
 
 
-class OfferAnswerForm(FlaskForm):
+class OfferAnswerForm(BookingForm):
     """The answer to a late place offered: one of the two buttons."""
 
     accept = SubmitField(_l("Accept the place"))
@@ -188,7 +188,7 @@ class OfferAnswerForm(FlaskForm):
 POSTER_LANGUAGE_UNKNOWN = _l("There is no poster in this language. Please choose one from the list.")
 
 
-class PosterForm(FlaskForm):
+class PosterForm(BookingForm):
     """The GET form above a poster: one language, or two side by side (`second_language`)."""
 
     class Meta:

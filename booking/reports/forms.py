@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField
 
+from ..baseform import BookingForm
 from .services import MAX_YEARS, Period, longest_end
 
 DATE_MESSAGE = _l("Please enter a date (day, month and year).")
@@ -20,7 +20,7 @@ class ReportDateField(DateField):
             raise ValueError(DATE_MESSAGE) from None
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(BookingForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
