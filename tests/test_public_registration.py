@@ -339,3 +339,34 @@ def test_after_cancelling_the_same_address_registers_again(app, client, seminar_
     response = client.post(f"/seminars/{seminar_slug}/register", data=valid_form(client, seminar_slug, verein_id))
     assert response.status_code == 302 and response.headers["Location"].startswith("/registrations/")
     assert [r.status for r in rows(app)] == [RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED]
+
+
+def test_the_association_list_is_kept_per_data_version_and_an_accepted_one_counts_at_once(
+        app, client, seminar_slug, verein_id):
+    from booking.associations import services as associations
+    from booking.associations.models import AssociationStatus
+    from tests.test_performance_page_cache import counted_statements
+
+    list_query = "FROM associations WHERE associations.status"
+    data = valid_form(client, seminar_slug, verein_id, first_name="  ")  # refused: nothing changes
+    with counted_statements(app) as statements:
+        assert client.post(f"/seminars/{seminar_slug}/register", data=data).status_code == 422
+        assert client.post(f"/seminars/{seminar_slug}/register", data=data).status_code == 422
+    assert sum(list_query in " ".join(statement.split()) for statement in statements) <= 1  # kept after the first
+
+    # an association pending until the office accepts it: refused, then chosen at once
+    pending_id = seeded(app, lambda: make_association("Eritreische Gemeinde", status=AssociationStatus.PENDING).id)
+    data = valid_form(client, seminar_slug, pending_id)
+    page = client.post(f"/seminars/{seminar_slug}/register", data=data).get_data(as_text=True)
+    assert field_error(page, "association_id") == "Please choose your association from the list."
+    assert "Eritreische Gemeinde</option>" not in page and '<option value="Eritreische Gemeinde">' not in page
+    with app.app_context():
+        associations.accept_association(db.session.get(Association, pending_id))
+        db.session.commit()
+    # the next form offers it
+    page = client.post(f"/seminars/{seminar_slug}/register",
+                       data=valid_form(client, seminar_slug, pending_id, first_name="  ")).get_data(as_text=True)
+    assert f'<option selected value="{pending_id}">Eritreische Gemeinde</option>' in page
+    data = valid_form(client, seminar_slug, pending_id)
+    assert client.post(f"/seminars/{seminar_slug}/register", data=data).status_code == 302
+    assert [row.association_id for row in rows(app)] == [pending_id]
