@@ -28,6 +28,8 @@ def run_flask(*args, env):
     ({"BOOKING_CONFIG": "production"}, "Error: SECRET_KEY is not set."),
     ({}, "Error: SECRET_KEY is not set."),
     ({"BOOKING_CONFIG": "prod", "SECRET_KEY": "x"}, "Error: BOOKING_CONFIG='prod' is unknown"),
+    ({"BOOKING_CONFIG": "development", "BOOKING_CACHE_URL": "file:///no/such/folder/v"},
+     "Error: BOOKING_CACHE_URL='file:///no/such/folder/v': a file:/// address must name a file"),
 ])
 def test_a_missing_setting_is_one_clear_line_not_a_traceback(tmp_path, env, message):
     result = run_flask("booking", "sessions", env=env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})

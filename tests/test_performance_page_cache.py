@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -306,19 +307,34 @@ def test_with_a_mirror_a_kept_page_costs_no_query_and_a_change_shows_on_the_next
     assert availability(text(visitor, page)) == ["1 place left"]
 
 
-def test_with_redis_unreachable_pages_are_read_from_the_database_and_stay_fresh(app, seminar, caplog):
-    app.config["BOOKING_CACHE_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+def _redis_unreachable(tmp_path):
+    return "redis://127.0.0.1:1/0", "Redis unreachable"  # nothing listens there
+
+
+def _file_gone(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    url = f"file://{folder / 'data-version'}"  # accepted at the start...
+    shutil.rmtree(folder)  # ...and removed while running (a tmpfs cleaned): the file cannot be made
+    return url, "data version file unusable (FileNotFoundError)"
+
+
+@pytest.mark.parametrize("unusable", [_redis_unreachable, _file_gone], ids=["redis", "file"])
+def test_with_the_mirror_unusable_pages_are_read_from_the_database_and_stay_fresh(
+        app, seminar, caplog, tmp_path, unusable):
+    app.config["BOOKING_CACHE_URL"], warning = unusable(tmp_path)
     try:
         visitor = app.test_client()
         page = f"/seminars/{seminar['slug']}"
         assert availability(text(visitor, page)) == ["2 places left"]
         register(app, seminar["slug"], "leyla@example.net")
         assert availability(text(visitor, page)) == ["1 place left"]
-        assert "Redis unreachable" in caplog.text
+        assert warning in caplog.text
     finally:
-        with app.app_context():
-            data_version.redis_client().close()
+        for client in data_version._clients.values():
+            client.close()
         data_version._clients.clear()
+        data_version._file_mirrors.clear()
 
 
 def test_a_kept_page_is_dropped_after_its_seconds_since_time_alone_changes_pages(app, seminar):

@@ -2,14 +2,14 @@
 process of one machine (booking/caching/version.py, FileMirror).
 
 The page-level behaviour (a kept page costs no query, a change shows on the next request, the
-number is written only after the COMMIT) is tested for Redis and the file alike in
-tests/test_performance_page_cache.py; several gunicorn workers and another process in
-tests/test_performance_workers.py. Here: the file itself, and the setting.
+number is written only after the COMMIT, a mirror unusable) is tested for Redis and the file alike
+in tests/test_performance_page_cache.py; several gunicorn workers and another process in
+tests/test_performance_workers.py; a wrong setting from the environment in tests/test_accounts_cli.py.
+Here: the file itself, and the setting.
 """
 from __future__ import annotations
 
 import multiprocessing
-import shutil
 
 import pytest
 
@@ -17,8 +17,6 @@ from booking import SettingMissing, create_app
 from booking.caching import version as data_version
 from booking.caching.version import MIRROR_SECONDS, FileMirror
 
-from tests.test_accounts_cli import run_flask
-from tests.test_performance_page_cache import availability, register, seminar, text  # noqa: F401  (seminar: a fixture)
 
 
 @pytest.fixture
@@ -99,29 +97,3 @@ def test_a_cache_url_that_cannot_work_stops_the_app_from_being_created(url):
 def test_a_file_in_a_folder_that_exists_and_redis_are_accepted(tmp_path):
     for url in (f"file://{tmp_path / 'data-version'}", "redis://127.0.0.1:6379/0", "", "  "):
         assert create_app({"BOOKING_CACHE_URL": url}).config["BOOKING_CACHE_URL"] == url.strip()
-
-
-def test_from_the_environment_a_wrong_cache_url_is_one_clear_line(tmp_path):
-    result = run_flask("booking", "sessions", env={
-        "BOOKING_CONFIG": "development", "BOOKING_CACHE_URL": "file:///no/such/folder/v",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: BOOKING_CACHE_URL='file:///no/such/folder/v': "), lines
-
-
-def test_a_file_gone_while_running_leaves_pages_fresh_from_the_database(app, seminar, tmp_path, caplog):
-    folder = tmp_path / "run"
-    folder.mkdir()
-    app.config["BOOKING_CACHE_URL"] = f"file://{folder / 'data-version'}"
-    try:
-        shutil.rmtree(folder)  # removed after the start (a tmpfs cleaned): the file cannot be made
-        visitor = app.test_client()
-        page = f"/seminars/{seminar['slug']}"
-        assert availability(text(visitor, page)) == ["2 places left"]
-        register(app, seminar["slug"], "leyla@example.net")
-        assert availability(text(visitor, page)) == ["1 place left"]
-        assert "data version file unusable (FileNotFoundError)" in caplog.text
-    finally:
-        data_version._file_mirrors.clear()
