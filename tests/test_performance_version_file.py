@@ -81,6 +81,23 @@ def test_processes_writing_at_once_leave_the_highest_number(path):
     assert parent.get() == 2999
 
 
+def _read_in_child(path: str, results) -> None:
+    results.put(data_version._file_mirrors[path].get())
+
+
+def test_a_process_forked_while_a_thread_uses_the_file_reads_it_without_waiting(path):
+    mirror = data_version._file_mirrors[path] = FileMirror(path)
+    mirror.set_if_not_lower(5)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    with mirror._lock:  # another thread of the parent is reading or writing at the fork
+        child = context.Process(target=_read_in_child, args=(path, results))
+        child.start()
+        child.join(timeout=20)
+    assert child.exitcode == 0, "the child waited for a lock that only the parent's thread could release"
+    assert results.get(timeout=10) == 5
+
+
 @pytest.mark.parametrize("url", [
     "file://relative/data-version",
     "file:///no/such/folder/data-version",

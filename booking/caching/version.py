@@ -51,6 +51,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 from itertools import chain
 
 from flask import Flask, current_app, has_app_context, request
@@ -220,9 +221,9 @@ class FileMirror:
     A read is a shared lock on the file (flock), 16 bytes read from the mapping and the lock
     released: a few microseconds, against a round trip to the database server. A write takes the
     exclusive lock and stores the number, valid for MIRROR_SECONDS, unless a higher one is stored
-    (valid or not: see the module's docstring). Each process opens the
-    file itself (a process forked after opening it opens it anew: flock locks belong to an open
-    file, which a fork shares); threads of one process take turns (the lock is the process's).
+    (valid or not: see the module's docstring). Each process opens the file itself (a process
+    forked after opening it opens it anew: flock locks belong to an open file, which a fork shares);
+    threads of one process take turns (the lock is the process's, made anew in a forked child).
     The file is created (mode 0600) when missing; its folder must exist (checked at start-up).
     """
 
@@ -230,17 +231,21 @@ class FileMirror:
 
     def __init__(self, path: str):
         self.path = path
-        self._pid = None
         self._fd = None
         self._map = None
         self._lock = threading.Lock()
+        forked = weakref.WeakMethod(self._forked)
+        os.register_at_fork(after_in_child=lambda: (method := forked()) and method())
+
+    def _forked(self) -> None:
+        """In a child process: its own lock (the parent's may have been held by another thread at
+        the fork) and, at the next use, its own open file (flock belongs to an open file)."""
+        self._lock = threading.Lock()
+        self._close()
 
     def _ensure(self) -> None:
-        if self._pid == os.getpid():
+        if self._fd is not None:
             return
-        if self._pid is not None:  # forked: this process's copies of the parent's file and lock
-            self._lock = threading.Lock()
-            self._close()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -253,7 +258,7 @@ class FileMirror:
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self._pid = fd, os.getpid()
+        self._fd = fd
 
     def _close(self) -> None:
         if self._map is not None:

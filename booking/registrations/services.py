@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
-from functools import cache
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
