@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import request
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -132,15 +133,32 @@ class AssociationChoice:
 
     def set_association_choices(self, associations) -> None:
         """`associations`: the accepted ones, anything with `.id` and `.name` (the public forms pass the
-        rows of booking.associations.services.accepted_association_choices)."""
-        self.association_id.choices = [SelectChoice("", _l("– not in the list –"))] + [
-            SelectChoice(str(a.id), a.name) for a in associations
+        rows of booking.associations.services.accepted_association_choices), or a function giving
+        them, called only when something needs the list: rendering the form, or the message for
+        both fields left empty. A valid POST needs neither (an id chosen is checked by itself), and
+        during a rush the list kept per data version is outdated by every registration."""
+        self._associations = associations
+        self.association_id.choices = lambda: [SelectChoice("", _l("– not in the list –"))] + [
+            SelectChoice(str(a.id), a.name) for a in self.accepted_associations
         ]
-        self.association_names = [a.name for a in associations]
-        self.offers_select = len(associations) <= ASSOCIATION_SELECT_LIMIT
-        if not self.offers_select:
-            self.new_association.label.text = _l("Name of your association")
+        typed_label = self.new_association.label.text
+        self.new_association.label.text = LazyString(
+            lambda: str(typed_label if self.offers_select else _l("Name of your association")))
         self.chosen_association: Association | None = None
+
+    @property
+    def accepted_associations(self) -> list:
+        if callable(self._associations):
+            self._associations = self._associations()
+        return self._associations
+
+    @property
+    def association_names(self) -> list[str]:
+        return [a.name for a in self.accepted_associations]
+
+    @property
+    def offers_select(self) -> bool:
+        return len(self.accepted_associations) <= ASSOCIATION_SELECT_LIMIT
 
     @property
     def shows_select(self) -> bool:

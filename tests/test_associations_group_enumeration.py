@@ -161,9 +161,9 @@ def test_the_same_address_sent_at_once_from_many_browsers_is_registered_once(app
 
 def overlook_registered_addresses(monkeypatch):
     """As if another request had registered the address after the check under the lock looked."""
-    counted = registrations.places_taken_and_registered
-    monkeypatch.setattr(registrations, "places_taken_and_registered",
-                        lambda seminar, association, emails: (*counted(seminar, association, emails)[:2], set()))
+    counted = registrations.lock_and_count
+    monkeypatch.setattr(registrations, "lock_and_count",
+                        lambda seminar, association, emails: (*counted(seminar, association, emails)[:3], set()))
 
 
 def test_the_unique_index_catches_what_the_check_missed_for_one_person_alone(app_ctx, monkeypatch):
@@ -203,6 +203,15 @@ def test_the_unique_index_catches_what_the_check_missed(app_ctx, monkeypatch):
     assert registrations.confirmed_count(seminar) == 2  # the caught one took no place
     assert [m.recipient for m in db.session.scalars(
         db.select(OutboxMessage).where(OutboxMessage.kind == MessageKind.LINKS))] == ["taken@example.net"]
+
+    # made again with a savepoint each: a new association typed with the form is kept once
+    outcome = registrations.register_or_send_links(
+        seminar, [make_applicant(email="third@example.net"), make_applicant(email="taken@example.net")],
+        lambda: associations.find_or_create_association("Neuer Verein"))
+    db.session.commit()
+    assert [r is not None for r in outcome.registrations] == [True, False]
+    [new] = db.session.scalars(db.select(Association).where(Association.name == "Neuer Verein")).all()
+    assert outcome.registrations[0].association_id == new.id
 
     # the strict path (coordinator tools, tests) refuses with the row named instead of failing
     with pytest.raises(registrations.DuplicateRegistration) as refused:

@@ -341,6 +341,20 @@ def test_after_cancelling_the_same_address_registers_again(app, client, seminar_
     assert [r.status for r in rows(app)] == [RegistrationStatus.CANCELLED, RegistrationStatus.CONFIRMED]
 
 
+def test_a_valid_registration_reads_no_association_list_and_takes_no_savepoint(app, client, seminar_slug, verein_id):
+    """The list is read only to show the form; one person is flushed without a savepoint (the
+    unique index's last line of defence makes the attempt again: test_associations_group_enumeration)."""
+    from tests.test_performance_page_cache import counted_statements
+
+    data = valid_form(client, seminar_slug, verein_id)
+    with counted_statements(app) as statements:
+        assert client.post(f"/seminars/{seminar_slug}/register", data=data).status_code == 302
+    flat = [" ".join(statement.split()) for statement in statements]
+    assert not [s for s in flat if "FROM associations WHERE associations.status" in s]
+    assert not [s for s in flat if "SAVEPOINT" in s]
+    assert [(r.status, r.association_id) for r in rows(app)] == [(RegistrationStatus.CONFIRMED, verein_id)]
+
+
 def test_the_association_list_is_kept_per_data_version_and_an_accepted_one_counts_at_once(
         app, client, seminar_slug, verein_id):
     from booking.associations import services as associations

@@ -105,7 +105,7 @@ class GroupForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
     submit = SubmitField(_l("Register these people"))
     add_row = SubmitField(_l("Add another person"))
 
-    def __init__(self, *args, associations: list, max_people: int, language: str,
+    def __init__(self, *args, associations, max_people: int, language: str,
                  known_contact: bool = False, **kwargs):
         self.max_people = max_people
         super().__init__(*args, **kwargs)

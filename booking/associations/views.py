@@ -84,7 +84,7 @@ def group_form(contact: AssociationContact | None) -> GroupForm:
         else:
             # their own name, still waiting for review: typed again, it finds the same association
             data["new_association"] = contact.association.name
-    return GroupForm(associations=services.accepted_association_choices(), max_people=current_app.config["BOOKING_GROUP_MAX"],
+    return GroupForm(associations=services.accepted_association_choices, max_people=current_app.config["BOOKING_GROUP_MAX"],
                      language=current_language(), known_contact=contact is not None, data=data)
 
 
@@ -135,15 +135,20 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
             form.row_error(refused.index, refused.message)
             return render_group(seminar, form, token=token, status=422)
         return render_group(seminar, form, token=token, status=409, refusal=refused.message)
-    db.session.commit()
+    # the answer is made before the commit, from what is loaded: after it every registration and
+    # the seminar would be read again only to say what was just decided
     rows = outcome.registered
     links_sent = [f"{a.first_name.strip()} {a.last_name.strip()}" for a in outcome.links_sent]
-    flash(outcome_message(rows, len(links_sent)), "success")
+    message = outcome_message(rows, len(links_sent))
     if token:
-        return redirect(url_for(".contact", token=token, _anchor=f"seminar-{seminar.slug}"))
-    session[RESULT_SESSION_KEY] = {"seminar": seminar.slug, "registered": [r.public_id for r in rows],
-                                   "links_sent": links_sent, "contact_email": form.contact_email.data}
-    return redirect(url_for(".group_registered"))
+        target = url_for(".contact", token=token, _anchor=f"seminar-{seminar.slug}")
+    else:
+        session[RESULT_SESSION_KEY] = {"seminar": seminar.slug, "registered": [r.public_id for r in rows],
+                                       "links_sent": links_sent, "contact_email": form.contact_email.data}
+        target = url_for(".group_registered")
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
 
 
 # The forms check their CSRF token themselves (as the single registration form does), so a

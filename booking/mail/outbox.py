@@ -167,13 +167,17 @@ def group_registered(contact: AssociationContact, registrations: list[Registrati
     facts: dict = {"registration_ids": ids}
     if links_sent:
         facts["links_sent"] = list(links_sent)
-    return _add(OutboxMessage(
+    # no savepoint (_add): the key names a registration made in this very transaction, so no other
+    # transaction can have recorded it (this runs under the seminar's lock)
+    message = OutboxMessage(
         dedupe_key=f"{MessageKind.GROUP_REGISTERED.value}:contact{contact.id}:{ids[0]}",
         kind=MessageKind.GROUP_REGISTERED,
         contact=contact,
         recipient=contact.email,
         facts=facts,
-    ))
+    )
+    db.session.add(message)
+    return message
 
 
 def links(request: LinkRequest, contact: AssociationContact | None,

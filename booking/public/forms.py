@@ -137,7 +137,7 @@ class RegistrationForm(TypoGuard, AssociationChoice, ParticipantFacingForm):
     )
     submit = SubmitField(_l("Register"))
 
-    def __init__(self, *args, associations: list, **kwargs):
+    def __init__(self, *args, associations, **kwargs):
         super().__init__(*args, **kwargs)
         self.set_association_choices(associations)
 

@@ -124,7 +124,7 @@ def seminar_or_404(slug: str) -> Seminar:
 
 def registration_form(**kwargs) -> RegistrationForm:
     language = interface_language_or_default(current_language())
-    return RegistrationForm(associations=accepted_association_choices(), preferred_language=language, **kwargs)
+    return RegistrationForm(associations=accepted_association_choices, preferred_language=language, **kwargs)
 
 
 def render_seminar(seminar: Seminar, form: RegistrationForm, *, status: int = 200, refusal=None):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
-from ..database import in_write_transaction, is_sqlite, utcnow
+from ..database import begin_write, in_write_transaction, is_sqlite, utcnow
 from ..extensions import db
 from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar, SeminarStatus
@@ -92,35 +92,60 @@ def lock_seminar(seminar: Seminar) -> Seminar:
     everything decided on is read by the statements after it: a statement that waited for a lock
     reads the other rows as they were when it began, before the transaction it waited for
     committed; the next statement sees that commit (READ COMMITTED). The seminar and its sessions
-    are then read in one statement (joined), and the counts in one more (places_taken_and_registered).
-    The statements are built once (_lock_statements): what runs under the lock is kept short.
+    are then read in one statement (joined). The statements are built once (_lock_statements):
+    what runs under the lock is kept short.
     """
-    lock, reload, take_write_lock = _lock_statements()
+    lock, reload, _ = _lock_statements()
     parameters = {"seminar_id": seminar.id}
+    _take_lock(lock, parameters)
+    return db.session.scalars(reload, parameters).unique().one()
+
+
+def lock_and_count(seminar: Seminar, association: Association | None,
+                   emails: list[str]) -> tuple[Seminar, int, int, set[str]]:
+    """lock_seminar and places_taken_and_registered in two statements: the lock, then the seminar,
+    its sessions and the counts in one (a registration holds the lock from the first to its
+    COMMIT, and every request for the seminar waits meanwhile)."""
+    lock, _, counted_reload = _lock_statements()
+    keys = {email_key(email) for email in emails if email}
+    parameters = {"seminar_id": seminar.id, "association_id": association.id if association is not None else None,
+                  "keys": sorted(keys)}
+    _take_lock(lock, parameters)
+    seminar, taken, by_association, registered = db.session.execute(counted_reload, parameters).unique().one()
+    return seminar, taken or 0, by_association or 0, _registered_keys(seminar, registered, keys, emails)
+
+
+def _take_lock(lock, parameters) -> None:
     if is_sqlite():
         if not in_write_transaction():
             # SQLite: a transaction begun as a reading one takes the single write lock with its
             # first write. Should another writer have come in between, SQLite refuses with
             # "database is locked" rather than let us decide on stale counts. (A writing request
             # began with BEGIN IMMEDIATE and holds it already.)
-            db.session.execute(take_write_lock, parameters)
+            db.session.execute(_take_write_lock(), parameters)
     else:
         db.session.connection().execute(lock, parameters)
-    return db.session.scalars(reload, parameters).unique().one()
 
 
 @cache
 def _lock_statements():
-    """lock_seminar's statements (the lock, the reload, SQLite's write lock), built on first use."""
+    """The lock, lock_seminar's reload and lock_and_count's reload with the counts, built on first use."""
     seminars = Seminar.__table__
     seminar_id = bindparam("seminar_id")
     return (
         db.select(seminars.c.id).where(seminars.c.id == seminar_id).with_for_update(),
         db.select(Seminar).where(Seminar.id == seminar_id).options(joinedload(Seminar.sessions))
         .execution_options(populate_existing=True),
-        db.update(Seminar).where(Seminar.id == seminar_id).values(id=Seminar.id)
-        .execution_options(synchronize_session=False),
+        db.select(Seminar, *(count.scalar_subquery() for count in _places_counts()))
+        .where(Seminar.id == seminar_id).options(joinedload(Seminar.sessions))
+        .execution_options(populate_existing=True),
     )
+
+
+@cache
+def _take_write_lock():
+    return (db.update(Seminar).where(Seminar.id == bindparam("seminar_id")).values(id=Seminar.id)
+            .execution_options(synchronize_session=False))
 
 
 # --- counts ------------------------------------------------------------------------------------
@@ -166,9 +191,30 @@ def places_taken_and_registered(seminar: Seminar, association: Association | Non
     taken, by_association, registered = db.session.execute(_places_statement(), {
         "seminar_id": seminar.id, "association_id": association.id if association is not None else None,
         "keys": sorted(keys)}).one()
+    return taken or 0, by_association or 0, _registered_keys(seminar, registered, keys, emails)
+
+
+def _registered_keys(seminar: Seminar, registered: int, keys: set[str], emails: list[str]) -> set[str]:
+    """The keys that have an active registration, from their count: all of them when there is one
+    address (a person alone, the usual case); a group with one of its addresses registered already
+    asks active_email_keys which."""
     if not registered:
-        return taken or 0, by_association or 0, set()
-    return taken or 0, by_association or 0, keys if len(keys) == 1 else active_email_keys(seminar, emails)
+        return set()
+    return keys if len(keys) == 1 else active_email_keys(seminar, emails)
+
+
+def _places_counts():
+    """The three counts of places_taken_and_registered (see there). No association (NULL) and no
+    address (an empty IN) count 0."""
+    seminar_id = bindparam("seminar_id")
+    return (
+        db.select(func.count(Registration.id)).where(Registration.seminar_id == seminar_id, holds_place()),
+        db.select(func.count(Registration.id)).where(Registration.seminar_id == seminar_id, holds_place(),
+                                                     Registration.association_id == bindparam("association_id")),
+        db.select(func.count(Registration.id)).where(
+            Registration.seminar_id == seminar_id, Registration.email_key.in_(bindparam("keys", expanding=True)),
+            Registration.status.in_(ACTIVE_STATUSES)),
+    )
 
 
 @cache
@@ -345,31 +391,51 @@ def register_or_send_links(
 
     `association` (and `registered_by`, given the association) may be functions that find or
     create the row; they run first (before the seminar's lock, as always, so that two requests
-    creating the same association cannot deadlock) inside a savepoint that is undone when nobody
-    ends up registered: a new association or contact typed with a form that registered no one
-    is not kept.
+    creating the same association cannot deadlock). A new association or contact typed with a form
+    that registered no one is not kept: the transaction is rolled back then, before the links are
+    recorded. So this begins the request's writing: the session holds no change of the caller's
+    when it is called (the public forms call it right after validating).
+
+    Nobody is flushed in a savepoint of their own (two more statements each, under the lock): the
+    check under the lock finds an address already registered, and should the database's unique
+    index still catch one (the last line of defence), the whole attempt is rolled back and made
+    again with a savepoint for each person, so that the others stay registered.
     """
     now = now or utcnow()
-    attempt = db.session.begin_nested()
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("register_or_send_links begins the request's writing: the session must hold no changes")
     try:
-        chosen = association() if callable(association) else association
-        contact = registered_by(chosen) if registered_by is not None else None
-        outcome = _register(seminar, applicants, chosen, registered_by=contact, consent_at=consent_at,
-                            now=now, send_links=True)
-    except BaseException:
-        if attempt.is_active:
-            attempt.rollback()
-        raise
-    if outcome.registered:
-        attempt.commit()
-    else:
-        attempt.rollback()
+        outcome = _attempt(seminar, applicants, association, registered_by, consent_at, now, own_savepoints=False)
+    except _UniqueIndexCaught:
+        _roll_back_and_write_again()
+        log.warning("registration for %s: the unique index caught an address already registered; made again",
+                    seminar.slug)
+        outcome = _attempt(seminar, applicants, association, registered_by, consent_at, now, own_savepoints=True)
+    if not outcome.registered:
+        _roll_back_and_write_again()  # nobody registered: a new association or contact of this form is not kept
     for applicant in outcome.links_sent:
         request_links(applicant.email, seminar=seminar, now=now)
     if outcome.links_sent:
         log.info("registration for %s: %d already registered, links sent instead (at most hourly)",
                  seminar.slug, len(outcome.links_sent))
     return outcome
+
+
+def _roll_back_and_write_again() -> None:
+    """Undo the attempt; the request goes on writing (SQLite: BEGIN IMMEDIATE again, see begin_write)."""
+    db.session.rollback()
+    begin_write()
+
+
+class _UniqueIndexCaught(Exception):
+    """The unique index refused a registration flushed without a savepoint of its own."""
+
+
+def _attempt(seminar, applicants, association, registered_by, consent_at, now, *, own_savepoints: bool):
+    chosen = association() if callable(association) else association
+    contact = registered_by(chosen) if registered_by is not None else None
+    return _register(seminar, applicants, chosen, registered_by=contact, consent_at=consent_at,
+                     now=now, send_links=True, own_savepoints=own_savepoints)
 
 
 def _register(
@@ -381,6 +447,7 @@ def _register(
     consent_at: datetime | None,
     now: datetime | None,
     send_links: bool,
+    own_savepoints: bool = False,
 ) -> RegistrationOutcome:
     if not applicants:
         raise ValueError("register_people needs at least one applicant")
@@ -392,15 +459,13 @@ def _register(
     # (Found before the lock: it reads files, and everyone else waits while the lock is held.)
     consent_version = privacy_notice.consent_version(by_office=audit.current_actor().kind == "user")
 
-    seminar = lock_seminar(seminar)
-    check_open_and_distinct(seminar, applicants, now)
-    taken, association_confirmed, registered_keys = places_taken_and_registered(
+    seminar, taken, association_confirmed, registered_keys = lock_and_count(
         seminar, association, [applicant.email for applicant in applicants if applicant.email])
+    check_open_and_distinct(seminar, applicants, now)
     already = registered_flags(applicants, registered_keys, refuse_registered=not send_links)
     free = seminar.capacity - taken
     limit = seminar.max_per_association if association is not None else None
 
-    own_savepoints = not (send_links and len(applicants) == 1)
     outcome = RegistrationOutcome(applicants=list(applicants))
     for index, applicant in enumerate(applicants):
         if already[index]:
@@ -434,16 +499,17 @@ def _register(
         try:
             # flush one by one: ids give the waiting-list order, the registration order. The
             # database's unique index (one active registration per address and seminar) is the
-            # last line of defence should the check above ever miss a registration: each person is
-            # flushed in a savepoint of their own, so that the others stay registered. One person
-            # alone sent by register_or_send_links needs none: its savepoint is undone then anyway
-            # (nobody registered), and the two statements it saves are spent under the lock.
+            # last line of defence should the check above ever miss a registration. Without a
+            # savepoint (register_people; register_or_send_links' first attempt) the whole
+            # transaction is lost then; with one, only this person is not registered.
             with db.session.begin_nested() if own_savepoints else nullcontext():
                 db.session.add(registration)
                 db.session.flush()
         except IntegrityError:
             if not send_links or registration.email_key is None:
                 raise DuplicateRegistration(DUPLICATE_MESSAGE, field="email", index=index) from None
+            if not own_savepoints:
+                raise _UniqueIndexCaught() from None
             log.warning("registration for %s: the unique index caught an address already registered", seminar.slug)
             outcome.registrations.append(None)
             continue
