@@ -264,19 +264,21 @@ def measure_pages(app: Server, hello: Server, pages: list[Page], args, figures: 
 
 POST_CLIENTS = 32
 REGISTER_SCRIPT = BENCH_DIR / "register.lua"
+FLOOR_SCRIPT = BENCH_DIR / "floor.lua"
 
 
-def measure_posts(app: Server, hello: Server, url: str, slug: str, args, figures: Figures, use_wrk: bool,
-                  association_names: list[str]) -> None:
+def measure_posts(app: Server, hello: Server, floor: Server, url: str, slug: str, args, figures: Figures,
+                  use_wrk: bool, association_names: list[str]) -> None:
     """Registration POSTs with fresh addresses at 32 connections, against hello in the same run.
 
     As a browser does, the seminar page is fetched once (its session cookie and CSRF token), then the
     filled-in form is posted again and again with a new name and address each time; the redirect is
     not followed. With wrk (bench/register.lua) when installed, the same load generator as hello's;
     else 32 threads of the Python client. Every answer must be a redirect, and afterwards the
-    database must hold one registration per request answered."""
+    database must hold one registration per request answered. With wrk, bench/floor.py too: the
+    floor of any POST that locks the seminar and INSERTs one row in this database, no form, no ORM."""
     path = f"/seminars/{slug}/register"
-    hello_runs, posts, p50s, p99s, latencies = [], [], [], [], []
+    hello_runs, posts, p50s, p99s, latencies, floors = [], [], [], [], [], []
     bad = 0
     for round_index in range(args.rounds):
         prefix = f"post{round_index}-"
@@ -293,6 +295,10 @@ def measure_posts(app: Server, hello: Server, url: str, slug: str, args, figures
             posts.append(run.per_second)
             p50s.append(run.p50)
             p99s.append(run.p99)
+            floor_run = wrk_run(floor.port, "/", {}, args.seconds, POST_CLIENTS, script=FLOOR_SCRIPT)
+            if floor_run.bad:
+                fail(f"floor POST: {floor_run.bad} answers that were no redirect")
+            floors.append(floor_run.per_second)
         else:
             hello_runs.append(python_run(hello.port, "/", {}, args.seconds, POST_CLIENTS, 200).per_second)
             result = python_posts(app.port, slug, args.seconds, prefix, association_names)
@@ -309,6 +315,10 @@ def measure_posts(app: Server, hello: Server, url: str, slug: str, args, figures
     row = Row("registration POST (fresh address)", statistics.median(posts), statistics.median(hello_runs),
               TARGET_POST, "wrk" if use_wrk else "python")
     figures.rows.append(row)
+    if floors:
+        figures.rows.append(Row("floor: bare Flask POST, the lock and one INSERT (bench/floor.py)",
+                                statistics.median(floors), statistics.median(hello_runs), None, "wrk"))
+        note(f"  floor (bench/floor.py): {statistics.median(floors):.0f} req/s")
     if use_wrk:
         p50, p99 = statistics.median(p50s), statistics.median(p99s)
     else:
@@ -824,7 +834,12 @@ def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures
         association_names = accepted_association_names(url)
         if "posts" in only:
             note("registration POSTs:")
-            measure_posts(app, hello, url, seeded.open_slug, args, figures, use_wrk, association_names)
+            floor = None
+            if use_wrk:
+                floor_environment = dict(environment, FLOOR_SEMINAR_ID=str(floor_table(url, seeded.open_slug)))
+                floor = serve("floor", "floor:app", args.workers, floor_environment, folder, BENCH_DIR)
+                servers.append(floor)
+            measure_posts(app, hello, floor, url, seeded.open_slug, args, figures, use_wrk, association_names)
         if "rush" in only:
             note("the rush:")
             rush(app, url, seeded.rush_slugs[0], args.workers, args, figures, association_names)
@@ -840,6 +855,22 @@ def serve_and_load(url: str, folder: Path, seeded, args, only: set[str], figures
     finally:
         for server in servers:
             server.stop()
+
+
+def floor_table(url: str, slug: str) -> int:
+    """bench/floor.py's table (made anew) and the id of the seminar whose row it locks."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS bench_floor"))
+            connection.execute(text("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY "
+                                    + ("" if url.startswith("sqlite") else "GENERATED ALWAYS AS IDENTITY ")
+                                    + ", seminar_id INTEGER NOT NULL, name VARCHAR(200) NOT NULL)"))
+            return connection.scalar(text("SELECT id FROM seminars WHERE slug = :slug"), {"slug": slug})
+    finally:
+        engine.dispose()
 
 
 def accepted_association_names(url: str) -> list[str]:
