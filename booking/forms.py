@@ -135,8 +135,7 @@ class AssociationChoice:
         """`associations`: the accepted ones, anything with `.id` and `.name` (the public forms pass the
         rows of booking.associations.services.accepted_association_choices), or a function giving
         them, called only when something needs the list: rendering the form, or the message for
-        both fields left empty. A valid POST needs neither (an id chosen is checked by itself), and
-        during a rush the list kept per data version is outdated by every registration."""
+        both fields left empty. A valid POST needs neither (an id chosen is checked by itself)."""
         self._associations = associations
         self.association_id.choices = lambda: [SelectChoice("", _l("– not in the list –"))] + [
             SelectChoice(str(a.id), a.name) for a in self.accepted_associations

@@ -8,14 +8,12 @@ from datetime import datetime
 from functools import cache
 from itertools import groupby
 
-from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import audit
-from ..caching.version import current_version
 from ..extensions import db
 from ..registrations.models import Registration, RegistrationStatus
 from ..registrations.services import Applicant, RegistrationOutcome, register_people, register_or_send_links
@@ -44,23 +42,11 @@ def all_associations() -> list[Association]:
 def accepted_association_choices() -> list[AssociationChoiceRow]:
     """The public list: the associations a coordinator has accepted, by name, as (id, name) rows.
 
-    Every public form is built with it (also to validate a POST): two columns, not 150 whole
-    objects for the session to track. In a request it is kept per data version
-    (booking.caching.version), in the app's memory: it changes only when an association is
-    accepted, renamed, merged or removed, and each of those raises the version, so a registration
-    request reads the version (no query with BOOKING_CACHE_URL) instead of 150 rows.
+    Every public form shows it: two columns, not 150 whole objects for the session to track. The
+    forms take this function and call it only when they are shown (booking.forms.AssociationChoice):
+    a valid POST checks the chosen id by itself and never reads the list.
     """
-    version = current_version() if has_request_context() else None
-    kept = current_app.extensions.get(ACCEPTED_KEPT)
-    if version is not None and kept is not None and kept[0] == version:
-        return list(kept[1])
-    rows = list(db.session.execute(_accepted_choices()))
-    if version is not None:
-        current_app.extensions[ACCEPTED_KEPT] = (version, tuple(rows))
-    return rows
-
-
-ACCEPTED_KEPT = "booking_accepted_associations"  # app.extensions: (data version, rows)
+    return list(db.session.execute(_accepted_choices()))
 
 
 @cache
