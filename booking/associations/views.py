@@ -15,7 +15,7 @@ from flask_babel import ngettext
 from .. import audit, ratelimits
 from ..calendar import ics
 from ..calendar.views import calendar_response
-from ..database import utcnow
+from ..database import reads_first, utcnow
 from ..extensions import csrf, db
 from ..external_links import external_url
 from ..forms import HONEYPOT_ANSWER
@@ -154,6 +154,7 @@ def group_request(seminar: Seminar, contact: AssociationContact | None, token: s
 # The forms check their CSRF token themselves (as the single registration form does), so a
 # stale token is shown beside the form with everything typed kept.
 @bp.route("/seminars/<slug>/group", methods=["GET", "POST"])
+@reads_first
 @csrf.exempt
 @ratelimits.group
 def group(slug: str):
@@ -203,6 +204,7 @@ def contact(token: str):
 
 
 @bp.route("/associations/contact/<token>/seminars/<slug>/group", methods=["GET", "POST"])
+@reads_first
 @csrf.exempt
 @ratelimits.group
 def contact_group(token: str, slug: str):

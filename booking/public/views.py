@@ -28,7 +28,7 @@ from ..associations.services import accepted_association_choices
 from ..privacy import services as privacy_rules
 from ..privacy.forms import DeleteDataForm
 from ..registrations.links import request_links
-from ..database import utcnow
+from ..database import reads_first, utcnow
 from ..documents.downloads import download
 from ..extensions import csrf, db
 from ..external_links import external_url
@@ -157,6 +157,7 @@ def register_page(slug: str):
 # The form checks its CSRF token itself, so a stale token is shown beside the form with what was
 # typed kept, instead of the bare error page CSRFProtect would give.
 @bp.post("/seminars/<slug>/register")
+@reads_first
 @csrf.exempt
 @ratelimits.registration
 def register(slug: str):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, privacy_notice
 from ..associations.models import Association, AssociationContact
-from ..database import begin_write, in_write_transaction, is_sqlite, utcnow
+from ..database import begin_write, begin_writing, in_write_transaction, is_sqlite, utcnow
 from ..extensions import db
 from ..mail import outbox
 from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar, SeminarStatus
@@ -394,7 +394,8 @@ def register_or_send_links(
     creating the same association cannot deadlock). A new association or contact typed with a form
     that registered no one is not kept: the transaction is rolled back then, before the links are
     recorded. So this begins the request's writing: the session holds no change of the caller's
-    when it is called (the public forms call it right after validating).
+    when it is called (the public forms call it right after validating; their views are
+    `reads_first`, so on SQLite the write lock is taken here, not before the form was checked).
 
     Nobody is inserted in a savepoint of their own (two more statements each, under the lock): the
     check under the lock finds an address already registered, and should the database's unique
@@ -404,6 +405,7 @@ def register_or_send_links(
     now = now or utcnow()
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("register_or_send_links begins the request's writing: the session must hold no changes")
+    begin_writing()  # SQLite: the write lock from here (the forms' views are reads_first)
     try:
         outcome = _attempt(seminar, applicants, association, registered_by, consent_at, now, own_savepoints=False)
     except _UniqueIndexCaught:
