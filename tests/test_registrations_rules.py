@@ -5,7 +5,7 @@ import pytest
 
 from booking.extensions import db
 from booking.registrations import services
-from booking.registrations.models import Registration, RegistrationStatus, WaitlistReason
+from booking.registrations.models import Registration, RegistrationStatus, WaitlistReason, active
 from booking.seminars.models import ClosedReason, SeminarStatus, SessionStatus
 
 from tests.factories import make_applicant, make_association, make_registration, make_seminar, now
@@ -83,6 +83,23 @@ def test_same_email_twice_is_refused_but_allowed_after_cancel(app_ctx):
     again = make_registration(seminar, email="leyla@example.net")
     assert again.status == RegistrationStatus.CONFIRMED
     assert count() == 2
+
+
+def test_an_address_on_the_waiting_list_is_registered_already_and_active_means_the_same_in_sql(app_ctx):
+    seminar = make_seminar(capacity=1)
+    make_registration(seminar)
+    waiting = make_registration(seminar, email="warte@example.net")
+    assert waiting.status == RegistrationStatus.WAITLISTED
+    with pytest.raises(services.DuplicateRegistration):
+        make_registration(seminar, email="Warte@example.net")
+    assert services.active_email_keys(seminar, ["warte@example.net", "neu@example.net"]) == {"warte@example.net"}
+    cancelled = make_registration(make_seminar())
+    services.cancel_registration(cancelled)
+    db.session.flush()
+    # the SQL the counts under the lock use (the unique index's condition) and the model's rule
+    in_sql = set(db.session.scalars(db.select(Registration.id).where(active())))
+    assert in_sql == {r.id for r in db.session.scalars(db.select(Registration)) if r.is_active}
+    assert cancelled.id not in in_sql and waiting.id in in_sql
 
 
 def test_duplicate_in_group_names_the_row(app_ctx):

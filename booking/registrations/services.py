@@ -35,10 +35,10 @@ from ..seminars.models import CLOSED_MESSAGES, ClosedReason, Seminar, SeminarSta
 from ..tokens import make_token, resolve_token, revoke_tokens
 from .links import request_links
 from .models import (
-    ACTIVE_STATUSES,
     Registration,
     RegistrationStatus,
     WaitlistReason,
+    active,
     email_key,
 )
 
@@ -213,7 +213,7 @@ def _places_counts():
                                                      Registration.association_id == bindparam("association_id")),
         db.select(func.count(Registration.id)).where(
             Registration.seminar_id == seminar_id, Registration.email_key.in_(bindparam("keys", expanding=True)),
-            Registration.status.in_(ACTIVE_STATUSES)),
+            active()),
     )
 
 
@@ -224,8 +224,7 @@ def _places_statement():
     return db.select(
         func.count(Registration.id).filter(holds_place()),
         func.count(Registration.id).filter(holds_place(), Registration.association_id == bindparam("association_id")),
-        func.count(Registration.id).filter(Registration.email_key.in_(bindparam("keys", expanding=True)),
-                                           Registration.status.in_(ACTIVE_STATUSES)),
+        func.count(Registration.id).filter(Registration.email_key.in_(bindparam("keys", expanding=True)), active()),
     ).where(Registration.seminar_id == bindparam("seminar_id"))
 
 
@@ -277,7 +276,7 @@ def active_email_keys(seminar: Seminar, emails: list[str]) -> set[str]:
         db.select(Registration.email_key).where(
             Registration.seminar_id == seminar.id,
             Registration.email_key.in_(keys),
-            Registration.status.in_(ACTIVE_STATUSES),
+            active(),
         )
     ))
 
