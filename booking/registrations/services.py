@@ -22,7 +22,7 @@ from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, or_
+from sqlalchemy import and_, bindparam, case, func, inspect, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -108,8 +108,10 @@ def lock_and_count(seminar: Seminar, association: Association | None,
     COMMIT, and every request for the seminar waits meanwhile)."""
     lock, _, counted_reload = _lock_statements()
     keys = {email_key(email) for email in emails if email}
-    parameters = {"seminar_id": seminar.id, "association_id": association.id if association is not None else None,
-                  "keys": sorted(keys)}
+    # the id from the identity: the seminar may have been expired (on SQLite begin_writing rolled
+    # back the form's reading transaction), and the statement below loads it anew anyway
+    parameters = {"seminar_id": inspect(seminar).identity[0],
+                  "association_id": association.id if association is not None else None, "keys": sorted(keys)}
     _take_lock(lock, parameters)
     seminar, taken, by_association, registered = db.session.execute(counted_reload, parameters).unique().one()
     return seminar, taken or 0, by_association or 0, _registered_keys(seminar, registered, keys, emails)
