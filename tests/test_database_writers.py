@@ -43,7 +43,7 @@ class Holder(threading.Thread):
     until `release` is set (or `hold` seconds have passed), then commits."""
 
     def __init__(self, app, seminar_id, *, hold: float, before_commit=lambda: None):
-        super().__init__()
+        super().__init__(daemon=True)  # (should a turn never be given back, the test fails, not hangs)
         self.app, self.seminar_id, self.hold, self.before_commit = app, seminar_id, hold, before_commit
         self.holding, self.release, self.committing = threading.Event(), threading.Event(), threading.Event()
         self.errors = []
@@ -156,7 +156,7 @@ def test_a_second_writer_waits_for_the_first_and_goes_on_at_its_commit(app):
             finally:
                 db.session.remove()
 
-    second = threading.Thread(target=second_writer, name="second")
+    second = threading.Thread(target=second_writer, name="second", daemon=True)
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", before)
@@ -180,3 +180,43 @@ def test_a_second_writer_waits_for_the_first_and_goes_on_at_its_commit(app):
                          ("first", "COMMIT"), ("second", "lock taken")]
     assert stored(app) == [("first@example.net", RegistrationStatus.CONFIRMED),
                         ("second@example.net", RegistrationStatus.CONFIRMED)]
+
+
+def test_a_writer_that_failed_gives_its_turn_back(app):
+    """A request that fails half-way (here: a statement the database refuses) is rolled back when its
+    session is removed, as Flask's teardown does; the next writer, in another thread, goes on."""
+    seminar_id, _ = seeded_seminar(app, capacity=5)
+    failed, errors = [], []
+
+    def failing_writer():
+        with app.app_context():
+            begin_write()
+            try:
+                db.session.execute(db.text("INSERT INTO no_such_table VALUES (1)"))
+            except Exception as exc:  # the statement is refused; the teardown below rolls back
+                failed.append(type(exc).__name__)
+            finally:
+                db.session.remove()
+
+    def next_writer():
+        with app.app_context():
+            try:
+                begin_write()
+                services.register(db.session.get(Seminar, seminar_id), make_applicant(email="next@example.net"), None)
+                db.session.commit()
+            except Exception as exc:  # reported below
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=failing_writer, daemon=True)
+    first.start()
+    first.join(timeout=30)
+    second = threading.Thread(target=next_writer, daemon=True)
+    second.start()
+    second.join(timeout=30)
+
+    assert len(failed) == 1
+    assert not second.is_alive(), "the next writer still waits for the failed one's turn"
+    assert errors == []
+    assert stored(app) == [("next@example.net", RegistrationStatus.CONFIRMED)]
