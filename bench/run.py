@@ -265,6 +265,7 @@ def measure_pages(app: Server, hello: Server, pages: list[Page], args, figures: 
 POST_CLIENTS = 32
 REGISTER_SCRIPT = BENCH_DIR / "register.lua"
 FLOOR_SCRIPT = BENCH_DIR / "floor.lua"
+FLOOR_FORM_SCRIPT = BENCH_DIR / "floor_form.lua"
 
 
 def measure_posts(app: Server, hello: Server, floor: Server, url: str, slug: str, args, figures: Figures,
@@ -278,7 +279,7 @@ def measure_posts(app: Server, hello: Server, floor: Server, url: str, slug: str
     database must hold one registration per request answered. With wrk, bench/floor.py too: the
     floor of any POST that locks the seminar and INSERTs one row in this database, no form, no ORM."""
     path = f"/seminars/{slug}/register"
-    hello_runs, posts, p50s, p99s, latencies, floors = [], [], [], [], [], []
+    hello_runs, posts, p50s, p99s, latencies, floors, form_floors = [], [], [], [], [], [], []
     bad = 0
     for round_index in range(args.rounds):
         prefix = f"post{round_index}-"
@@ -299,6 +300,7 @@ def measure_posts(app: Server, hello: Server, floor: Server, url: str, slug: str
             if floor_run.bad:
                 fail(f"floor POST: {floor_run.bad} answers that were no redirect")
             floors.append(floor_run.per_second)
+            form_floors.append(form_floor(floor, args))
         else:
             hello_runs.append(python_run(hello.port, "/", {}, args.seconds, POST_CLIENTS, 200).per_second)
             result = python_posts(app.port, slug, args.seconds, prefix, association_names)
@@ -319,6 +321,9 @@ def measure_posts(app: Server, hello: Server, floor: Server, url: str, slug: str
         figures.rows.append(Row("floor: bare Flask POST, the lock and one INSERT (bench/floor.py)",
                                 statistics.median(floors), statistics.median(hello_runs), None, "wrk"))
         note(f"  floor (bench/floor.py): {statistics.median(floors):.0f} req/s")
+        figures.rows.append(Row("floor with a form: session, CSRF, 4 fields, the lock and one INSERT (floor.py /form)",
+                                statistics.median(form_floors), statistics.median(hello_runs), None, "wrk"))
+        note(f"  floor with a form (bench/floor.py /form): {statistics.median(form_floors):.0f} req/s")
     if use_wrk:
         p50, p99 = statistics.median(p50s), statistics.median(p99s)
     else:
@@ -328,6 +333,20 @@ def measure_posts(app: Server, hello: Server, floor: Server, url: str, slug: str
                 f"p99 < {TARGET_P99_SECONDS * 1000:.0f} ms", verdict(p99 < TARGET_P99_SECONDS))
     note(f"  {row.label}: {row.per_second:.0f} req/s, hello {row.hello:.0f} req/s, ratio {row.ratio:.3f} "
          f"({row.generator}); p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+
+
+def form_floor(floor: Server, args) -> float:
+    """bench/floor.py's /form loaded as register.lua loads the app: its session cookie and CSRF token
+    fetched once, the same filled-in form posted again and again at 32 connections."""
+    answer = client.request(floor.port, "GET", "/form")
+    cookie = "; ".join(f"{name}={value}" for name, value in answer.cookies.items())
+    body = client.urlencode([("csrf_token", answer.text), ("first_name", "Ayşe"), ("last_name", "Yılmaz"),
+                             ("email", "ayse@example.org"), ("consent", "y")])
+    run = wrk_run(floor.port, "/form", {}, args.seconds, POST_CLIENTS, script=FLOOR_FORM_SCRIPT,
+                  script_args=[cookie, body])
+    if run.bad:
+        fail(f"floor POST with a form: {run.bad} answers that were no redirect")
+    return run.per_second
 
 
 def python_posts(port: int, slug: str, seconds: float, prefix: str, association_names: list[str]):
