@@ -149,23 +149,37 @@ TURN_KEY = "booking_writer_turn"  # in the pool's info of a connection holding t
 _turns = threading.local()  # per thread: its file of turns, and whether it holds the turn
 
 
+class _TurnFile:
+    """The file a thread waits for its turn on, closed when the thread is gone (its thread-local
+    goes, and so does this; a plain descriptor would stay open)."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def __del__(self):
+        os.close(self.fd)
+
+
 def _take_turn(connection_info: dict, path: str) -> None:
     """Wait for this writer's turn (see the module's docstring); `_give_turn` gives it back."""
     if getattr(_turns, "holder", None) == os.getpid():
         return  # this thread holds the turn through another connection: SQLite's lock decides
-    if getattr(_turns, "file", None) != (os.getpid(), path):
+    if getattr(_turns, "opened", None) != (os.getpid(), path):
         # a file of its own per thread (threads wait for one another too), opened anew after a fork
-        _turns.fd, _turns.file = os.open(path, os.O_RDWR | os.O_CREAT, 0o600), (os.getpid(), path)
-    fcntl.flock(_turns.fd, fcntl.LOCK_EX)
+        _turns.file, _turns.opened = _TurnFile(path), (os.getpid(), path)
+    fcntl.flock(_turns.file, fcntl.LOCK_EX)
     _turns.holder = os.getpid()
-    connection_info[TURN_KEY] = _turns.fd
+    connection_info[TURN_KEY] = _turns.file
 
 
 def _give_turn(dbapi_connection, connection_record) -> None:
     """The pool's checkin: right after the COMMIT or ROLLBACK, the connection back in the pool."""
-    fd = connection_record.info.pop(TURN_KEY, None)
-    if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    turn_file = connection_record.info.pop(TURN_KEY, None)
+    if turn_file is not None:
+        fcntl.flock(turn_file, fcntl.LOCK_UN)
         _turns.holder = None
 
 

@@ -220,3 +220,30 @@ def test_a_writer_that_failed_gives_its_turn_back(app):
     assert not second.is_alive(), "the next writer still waits for the failed one's turn"
     assert errors == []
     assert stored(app) == [("next@example.net", RegistrationStatus.CONFIRMED)]
+
+
+def test_writers_in_threads_that_end_leave_no_file_open(app):
+    """Each thread that writes waits for its turn through a file of its own: it is closed with the thread."""
+    import gc
+    import os
+
+    with app.app_context():
+        db.session.remove()
+
+    def writer():
+        with app.app_context():
+            begin_write()
+            db.session.commit()
+            db.session.remove()
+
+    def open_files():
+        gc.collect()
+        return len(os.listdir("/proc/self/fd"))
+
+    writer()  # the pool's connection is made before counting
+    before = open_files()
+    for _ in range(30):
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        thread.join(timeout=30)
+    assert open_files() <= before + 1
