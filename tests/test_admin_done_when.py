@@ -437,7 +437,7 @@ def test_the_office_runs_a_seminar_from_the_browser_as_the_issue_is_done_when(of
     worker_pass(app)
     update, = mails[before:]
     assert FIRST["email"] in update["To"]  # the waiting list has no calendar entry to update
-    assert update["Subject"] == f"Changed: {TITLE}, Mon, {moved_day:%b %-d, %Y}, 19:00\u2009–\u200921:30"
+    assert update["Subject"] == f"Changed: {TITLE}, {moved_day:%a, %b %-d, %Y}, 19:00\u2009–\u200921:30"
     calendar, event = event_of(update)
     old_uid, old_sequence = uids[sessions[1].id]
     assert str(calendar["METHOD"]) == "REQUEST"

@@ -102,7 +102,9 @@ def assert_limited(response, *, within: int):
     assert response.status_code == 429
     page = response.get_data(as_text=True)
     assert "Please wait a little" in page
-    assert re.search(r"You can send it again in \d+ (second|minute|hour)s? \(at \d\d:\d\d\)", page), page
+    # the time, with the date when it falls on another day (in the hour before midnight, Berlin time)
+    assert re.search(r"You can send it again in \d+ (second|minute|hour)s? \(at ([A-Z][a-z]{2} \d{1,2}, \d{4}, )?"
+                     r"\d\d:\d\d\)", page), page
     assert 1 <= int(response.headers["Retry-After"]) <= within + 1  # the limiter rounds up to whole seconds
 
 
